@@ -1,0 +1,177 @@
+//! Configuration: one typed value, read from environment variables and validated at start-up.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:5701";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/passkeyd.db";
+
+/// A value that must never be printed: `Debug` shows a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    Sqlite { path: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: DatabaseConfig,
+    pub management_key: Option<Secret>,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+fn bad(name: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can pass a map instead of touching the
+    /// process environment. Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let listen = get("PASSKEYD_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen.parse().map_err(|_| {
+            bad(
+                "PASSKEYD_LISTEN",
+                format!("'{listen}' is not a socket address such as 0.0.0.0:5701"),
+            )
+        })?;
+
+        let database_url =
+            get("PASSKEYD_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database = parse_database_url(&database_url)?;
+
+        let management_key = get("PASSKEYD_MANAGEMENT_KEY").map(Secret::new);
+
+        let log_format = match get("PASSKEYD_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(bad(
+                    "PASSKEYD_LOG_FORMAT",
+                    format!("'{other}' is not one of: text, json"),
+                ))
+            }
+        };
+
+        Ok(Self {
+            listen,
+            database,
+            management_key,
+            log_format,
+        })
+    }
+}
+
+fn parse_database_url(url: &str) -> Result<DatabaseConfig, ConfigError> {
+    const NAME: &str = "PASSKEYD_DATABASE_URL";
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| {
+            bad(
+                NAME,
+                "must start with sqlite:// (for example sqlite://./data/passkeyd.db)",
+            )
+        })?;
+    // Drop sqlx-style options such as `?mode=rwc`: passkeyd sets its own.
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Err(bad(
+            NAME,
+            "needs a file path: an in-memory database would lose every passkey on restart",
+        ));
+    }
+    Ok(DatabaseConfig::Sqlite {
+        path: PathBuf::from(path),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.listen.to_string(), "0.0.0.0:5701");
+        assert!(c.management_key.is_none());
+        let DatabaseConfig::Sqlite { path } = c.database;
+        assert_eq!(path, PathBuf::from("./data/passkeyd.db"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let e = config(&[("PASSKEYD_LISTEN", "nope")]).unwrap_err();
+        assert_eq!(e.name, "PASSKEYD_LISTEN");
+        let e = config(&[("PASSKEYD_DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(e.name, "PASSKEYD_DATABASE_URL");
+        assert!(e.to_string().starts_with("PASSKEYD_DATABASE_URL: "));
+    }
+
+    #[test]
+    fn sqlite_urls() {
+        let c = config(&[("PASSKEYD_DATABASE_URL", "sqlite:///var/lib/p.db?mode=rwc")]).unwrap();
+        let DatabaseConfig::Sqlite { path } = c.database;
+        assert_eq!(path, PathBuf::from("/var/lib/p.db"));
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let c = config(&[("PASSKEYD_MANAGEMENT_KEY", "topsecret")]).unwrap();
+        assert!(!format!("{c:?}").contains("topsecret"));
+    }
+}

@@ -1,0 +1,191 @@
+//! The `ApiKey`, `ApiSecret` and `ManagementKey` headers.
+//!
+//! Failures are the contract's exact 401/403 problems, including its "helpful detail" that
+//! says what was sent instead (§2.4). Authentication runs before the body is read.
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+
+use crate::error::ApiError;
+use crate::keys;
+use crate::store::KeyKind;
+use crate::AppState;
+
+/// What an endpoint requires: the kind of key and, for some, a scope.
+pub trait Requirement: Send + Sync {
+    const KIND: KeyKind;
+    const SCOPE: Option<&'static str>;
+}
+
+macro_rules! requirement {
+    ($name:ident, $kind:expr, $scope:expr) => {
+        pub struct $name;
+        impl Requirement for $name {
+            const KIND: KeyKind = $kind;
+            const SCOPE: Option<&'static str> = $scope;
+        }
+    };
+}
+
+requirement!(Register, KeyKind::Public, Some(keys::SCOPE_REGISTER));
+requirement!(Login, KeyKind::Public, Some(keys::SCOPE_LOGIN));
+requirement!(TokenRegister, KeyKind::Secret, Some(keys::SCOPE_TOKEN_REGISTER));
+requirement!(TokenVerify, KeyKind::Secret, Some(keys::SCOPE_TOKEN_VERIFY));
+
+/// A request authenticated by an app's key that meets `R`.
+pub struct AppKey<R> {
+    pub app_id: String,
+    _requirement: PhantomData<R>,
+}
+
+fn header_name(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Public => "ApiKey",
+        KeyKind::Secret => "ApiSecret",
+    }
+}
+
+fn header_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+fn unauthorized(scheme: &'static str, detail: Option<String>) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        format!("A valid '{scheme}' header is required."),
+    )
+    .with_type(format!(
+        "https://docs.passwordless.dev/guide/errors.html#{scheme}"
+    ));
+    e.detail = detail;
+    e.www_authenticate = Some(scheme);
+    e
+}
+
+/// The detail of a 401 for header `h` (the required one) given what was sent.
+fn failure_detail(kind: KeyKind, value: Option<&str>, other: Option<&str>) -> String {
+    let h = header_name(kind);
+    let a = header_name(match kind {
+        KeyKind::Public => KeyKind::Secret,
+        KeyKind::Secret => KeyKind::Public,
+    });
+    let Some(value) = value else {
+        return match other {
+            Some(_) => format!("A '{a}' header was supplied when a '{h}' header should have been supplied."),
+            None => format!("A valid '{h}' header is required."),
+        };
+    };
+    if value.starts_with("verify_") {
+        format!("A verify token was supplied instead of your '{h}'.")
+    } else if value.starts_with("register_") {
+        format!("A register token was supplied instead of your '{h}'.")
+    } else if kind == KeyKind::Secret && value.contains(":public:") {
+        format!("Your ApiSecret header contained a public ApiKey instead of your '{h}'.")
+    } else if kind == KeyKind::Public && value.contains(":secret:") {
+        format!("Your ApiKey header contained a ApiSecret instead of your '{h}'.")
+    } else if !value.contains(kind.as_str()) {
+        let start: String = value.chars().take(10).collect();
+        format!("We don't recognize the value you supplied for your '{h}'. It started with: '{start}'.")
+    } else {
+        format!("The value of your '{h}' is not valid.")
+    }
+}
+
+impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let name = header_name(R::KIND);
+        let value = header_value(parts, name);
+        let fail = || {
+            let other = header_value(
+                parts,
+                header_name(match R::KIND {
+                    KeyKind::Public => KeyKind::Secret,
+                    KeyKind::Secret => KeyKind::Public,
+                }),
+            );
+            unauthorized(name, Some(failure_detail(R::KIND, value, other)))
+        };
+        let Some(presented) = value else {
+            return Err(fail());
+        };
+        let Some((app_id, key_id)) = keys::split(presented) else {
+            return Err(fail());
+        };
+        let Some(record) = state.store.find_api_key(app_id, key_id).await? else {
+            return Err(fail());
+        };
+        let matches = match R::KIND {
+            KeyKind::Public => keys::same(&record.value, presented),
+            KeyKind::Secret => {
+                keys::same(&record.value, &keys::hash_secret(&state.instance_key, presented))
+            }
+        };
+        // A locked key is refused like an unknown one, as in the original.
+        if record.kind != R::KIND || !matches || record.locked {
+            return Err(fail());
+        }
+        if let Some(scope) = R::SCOPE {
+            if !record.scopes.iter().any(|s| s == scope) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "You are forbidden from accessing this resource.",
+                )
+                .with_type("https://docs.passwordless.dev/guide/errors.html#forbidden")
+                .with_detail(format!(
+                    "You are unable to access this resource because you do not have the required permissions. Required scopes: {scope}"
+                )));
+            }
+        }
+        Ok(Self {
+            app_id: record.app_id,
+            _requirement: PhantomData,
+        })
+    }
+}
+
+/// A request carrying the server's management key.
+pub struct ManagementKey;
+
+impl FromRequestParts<AppState> for ManagementKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = header_value(parts, "ManagementKey");
+        match (&state.management_key, presented) {
+            (Some(expected), Some(presented)) if keys::same(expected.expose(), presented) => {
+                Ok(Self)
+            }
+            _ => Err(unauthorized("ManagementKey", None)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eight_detail_rules() {
+        use KeyKind::{Public, Secret};
+        let d = failure_detail;
+        assert_eq!(d(Secret, Some("verify_abc"), None), "A verify token was supplied instead of your 'ApiSecret'.");
+        assert_eq!(d(Public, Some("register_abc"), None), "A register token was supplied instead of your 'ApiKey'.");
+        assert_eq!(d(Secret, Some("app:public:123"), None), "Your ApiSecret header contained a public ApiKey instead of your 'ApiSecret'.");
+        assert_eq!(d(Public, Some("app:secret:123"), None), "Your ApiKey header contained a ApiSecret instead of your 'ApiKey'.");
+        assert_eq!(d(Secret, Some("abcdefghijklmno"), None), "We don't recognize the value you supplied for your 'ApiSecret'. It started with: 'abcdefghij'.");
+        assert_eq!(d(Secret, Some("app:secret:123"), None), "The value of your 'ApiSecret' is not valid.");
+        assert_eq!(d(Secret, None, Some("x")), "A 'ApiKey' header was supplied when a 'ApiSecret' header should have been supplied.");
+        assert_eq!(d(Public, None, None), "A valid 'ApiKey' header is required.");
+    }
+}

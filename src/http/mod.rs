@@ -1,0 +1,52 @@
+//! The HTTP surface: routes, the middleware stack, and thin handlers.
+
+pub mod auth;
+pub mod extract;
+mod lenient;
+pub mod wire;
+
+mod admin;
+mod health;
+mod layers;
+mod register;
+mod signin;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Request bodies are small JSON documents; anything near this size is not a real client.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/register/token", post(register::token))
+        .route("/register/begin", post(register::begin))
+        .route("/register/complete", post(register::complete))
+        .route("/signin/begin", post(signin::begin))
+        .route("/signin/complete", post(signin::complete))
+        .route("/signin/verify", post(signin::verify))
+        .route("/signin/generate-token", post(signin::generate_token))
+        .route("/admin/apps/{app_id}/create", post(admin::create_app))
+        .route("/admin/apps/{app_id}/available", get(admin::app_available))
+        .route("/health/http", get(health::http))
+        .route("/health/storage", get(health::storage))
+        .route("/health/version", get(health::version))
+}
+
+/// The complete application: routes at the root and again under `/api` (the self-hosted
+/// original's prefix), wrapped in the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/", get(health::root))
+        .merge(api_routes())
+        .nest("/api", api_routes())
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state);
+    layers::wrap(routes)
+}

@@ -1,0 +1,276 @@
+//! Request and response bodies of the v4 API.
+//!
+//! Request keys are matched case-insensitively, as ASP.NET does: `CompatJson` lower-cases
+//! every key before these types see it, so request fields are renamed to lower case here.
+//! Response fields carry the exact camelCase names clients read.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::lenient;
+
+// ---- Requests ---------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RegisterTokenRequest {
+    #[serde(rename = "userid", default, deserialize_with = "lenient::opt_string")]
+    pub user_id: Option<String>,
+    #[serde(rename = "username", default, deserialize_with = "lenient::opt_string")]
+    pub username: Option<String>,
+    #[serde(rename = "displayname", default, deserialize_with = "lenient::opt_string")]
+    pub display_name: Option<String>,
+    #[serde(rename = "attestation", default, deserialize_with = "lenient::opt_string")]
+    pub attestation: Option<String>,
+    #[serde(
+        rename = "authenticatortype",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub authenticator_type: Option<String>,
+    #[serde(rename = "discoverable", default, deserialize_with = "lenient::opt_bool")]
+    pub discoverable: Option<bool>,
+    #[serde(
+        rename = "userverification",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub user_verification: Option<String>,
+    #[serde(rename = "aliases", default, deserialize_with = "lenient::opt_strings")]
+    pub aliases: Option<Vec<String>>,
+    #[serde(rename = "aliashashing", default, deserialize_with = "lenient::opt_bool")]
+    pub alias_hashing: Option<bool>,
+    #[serde(rename = "hints", default, deserialize_with = "lenient::opt_strings")]
+    pub hints: Option<Vec<String>>,
+    #[serde(rename = "expiresat", default, deserialize_with = "lenient::opt_string")]
+    pub expires_at: Option<String>,
+}
+
+/// `origin` and `RPID`, sent with every browser call.
+#[derive(Debug, Default, Deserialize)]
+pub struct Caller {
+    #[serde(rename = "origin", default, deserialize_with = "lenient::opt_string")]
+    pub origin: Option<String>,
+    #[serde(rename = "rpid", default, deserialize_with = "lenient::opt_string")]
+    pub rp_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RegisterBeginRequest {
+    #[serde(rename = "token", default, deserialize_with = "lenient::opt_string")]
+    pub token: Option<String>,
+    #[serde(flatten)]
+    pub caller: Caller,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RegisterCompleteRequest {
+    #[serde(rename = "session", default, deserialize_with = "lenient::opt_string")]
+    pub session: Option<String>,
+    #[serde(rename = "response", default)]
+    pub response: Option<AttestationCredential>,
+    #[serde(rename = "nickname", default, deserialize_with = "lenient::opt_string")]
+    pub nickname: Option<String>,
+    #[serde(flatten)]
+    pub caller: Caller,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AttestationCredential {
+    #[serde(rename = "id", default, deserialize_with = "lenient::opt_string")]
+    pub id: Option<String>,
+    #[serde(rename = "rawid", default, deserialize_with = "lenient::opt_string")]
+    pub raw_id: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "lenient::opt_string")]
+    pub type_: Option<String>,
+    #[serde(rename = "response", default)]
+    pub response: Option<AttestationResponseBody>,
+    #[serde(rename = "clientextensionresults", default)]
+    pub client_extension_results: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AttestationResponseBody {
+    #[serde(
+        rename = "attestationobject",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub attestation_object: Option<String>,
+    #[serde(
+        rename = "clientdatajson",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub client_data_json: Option<String>,
+    #[serde(rename = "transports", default, deserialize_with = "lenient::opt_strings")]
+    pub transports: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SigninBeginRequest {
+    #[serde(rename = "userid", default, deserialize_with = "lenient::opt_string")]
+    pub user_id: Option<String>,
+    #[serde(rename = "alias", default, deserialize_with = "lenient::opt_string")]
+    pub alias: Option<String>,
+    #[serde(rename = "purpose", default, deserialize_with = "lenient::opt_string")]
+    pub purpose: Option<String>,
+    #[serde(flatten)]
+    pub caller: Caller,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SigninCompleteRequest {
+    #[serde(rename = "session", default, deserialize_with = "lenient::opt_string")]
+    pub session: Option<String>,
+    #[serde(rename = "response", default)]
+    pub response: Option<AssertionCredential>,
+    #[serde(flatten)]
+    pub caller: Caller,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AssertionCredential {
+    #[serde(rename = "id", default, deserialize_with = "lenient::opt_string")]
+    pub id: Option<String>,
+    #[serde(rename = "rawid", default, deserialize_with = "lenient::opt_string")]
+    pub raw_id: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "lenient::opt_string")]
+    pub type_: Option<String>,
+    #[serde(rename = "response", default)]
+    pub response: Option<AssertionResponseBody>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AssertionResponseBody {
+    #[serde(
+        rename = "authenticatordata",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub authenticator_data: Option<String>,
+    #[serde(
+        rename = "clientdatajson",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub client_data_json: Option<String>,
+    #[serde(rename = "signature", default, deserialize_with = "lenient::opt_string")]
+    pub signature: Option<String>,
+    #[serde(rename = "userhandle", default, deserialize_with = "lenient::opt_string")]
+    pub user_handle: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct VerifyRequest {
+    #[serde(rename = "token", default, deserialize_with = "lenient::opt_string")]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct GenerateTokenRequest {
+    #[serde(rename = "userid", default, deserialize_with = "lenient::opt_string")]
+    pub user_id: Option<String>,
+    #[serde(rename = "timetolive", default, deserialize_with = "lenient::opt_i64")]
+    pub time_to_live: Option<i64>,
+    #[serde(rename = "purpose", default, deserialize_with = "lenient::opt_string")]
+    pub purpose: Option<String>,
+    #[serde(flatten)]
+    pub caller: Caller,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CreateAppRequest {
+    #[serde(rename = "adminemail", default, deserialize_with = "lenient::opt_string")]
+    pub admin_email: Option<String>,
+    #[serde(
+        rename = "eventloggingisenabled",
+        default,
+        deserialize_with = "lenient::opt_bool"
+    )]
+    pub event_logging_enabled: Option<bool>,
+    #[serde(
+        rename = "eventloggingretentionperiod",
+        default,
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub event_logging_retention_period: Option<i64>,
+    #[serde(
+        rename = "magiclinkemailmonthlyquota",
+        default,
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub magic_link_monthly_quota: Option<i64>,
+    #[serde(rename = "maxusers", default, deserialize_with = "lenient::opt_i64")]
+    pub max_users: Option<i64>,
+    #[serde(rename = "allowattestation", default, deserialize_with = "lenient::opt_bool")]
+    pub allow_attestation: Option<bool>,
+}
+
+// ---- Responses --------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    #[serde(rename = "token")]
+    pub token: String,
+}
+
+/// The `{data, session}` envelope of both begin endpoints.
+#[derive(Debug, Serialize)]
+pub struct BeginResponse<T> {
+    #[serde(rename = "data")]
+    pub data: T,
+    #[serde(rename = "session")]
+    pub session: String,
+}
+
+/// The decoded verify token (`/signin/verify`); every key is always present.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifiedUser {
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(rename = "timestamp")]
+    pub timestamp: String,
+    #[serde(rename = "rpId")]
+    pub rp_id: Option<String>,
+    #[serde(rename = "origin")]
+    pub origin: Option<String>,
+    #[serde(rename = "success")]
+    pub success: bool,
+    #[serde(rename = "device")]
+    pub device: Option<String>,
+    #[serde(rename = "country")]
+    pub country: Option<String>,
+    #[serde(rename = "nickname")]
+    pub nickname: Option<String>,
+    /// Standard base64 with padding, as the .NET SDK's `byte[]` expects.
+    #[serde(rename = "credentialId")]
+    pub credential_id: Option<String>,
+    #[serde(rename = "purpose")]
+    pub purpose: Option<String>,
+    #[serde(rename = "expiresAt")]
+    pub expires_at: String,
+    #[serde(rename = "tokenId")]
+    pub token_id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreateAppResponse {
+    #[serde(rename = "message")]
+    pub message: &'static str,
+    #[serde(rename = "apiKey1")]
+    pub api_key1: String,
+    #[serde(rename = "apiKey2")]
+    pub api_key2: String,
+    #[serde(rename = "apiSecret1")]
+    pub api_secret1: String,
+    #[serde(rename = "apiSecret2")]
+    pub api_secret2: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AvailableResponse {
+    #[serde(rename = "available")]
+    pub available: bool,
+}

@@ -1,0 +1,99 @@
+//! API keys: `<app>:public:<32 hex>` and `<app>:secret:<32 hex>`.
+//!
+//! Secrets carry 128 random bits, so a slow password hash buys nothing (OWASP ASVS 6.5.2):
+//! they are stored as HMAC-SHA-256 under a per-installation key and compared in constant time.
+
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::store::KeyKind;
+
+pub const SCOPE_REGISTER: &str = "register";
+pub const SCOPE_LOGIN: &str = "login";
+pub const SCOPE_TOKEN_REGISTER: &str = "token_register";
+pub const SCOPE_TOKEN_VERIFY: &str = "token_verify";
+
+/// A fresh key for `app_id`.
+#[must_use]
+pub fn generate(app_id: &str, kind: KeyKind) -> String {
+    let mut random = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut random);
+    format!("{app_id}:{}:{}", kind.as_str(), hex(&random))
+}
+
+/// The app id (everything before the first `:`) and the key id (the last four characters).
+#[must_use]
+pub fn split(key: &str) -> Option<(&str, &str)> {
+    let (app_id, _) = key.split_once(':')?;
+    let key_id = key.get(key.len().checked_sub(4)?..)?;
+    (!app_id.is_empty()).then_some((app_id, key_id))
+}
+
+/// The key id of a key: its last four characters.
+#[must_use]
+pub fn key_id(key: &str) -> String {
+    split(key).map(|(_, id)| id.to_owned()).unwrap_or_default()
+}
+
+/// The keyed hash stored in place of a secret.
+#[must_use]
+pub fn hash_secret(instance_key: &[u8], secret: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(instance_key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(secret.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+/// Constant-time string comparison.
+#[must_use]
+pub fn same(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_have_the_contract_shape() {
+        let key = generate("myapp", KeyKind::Public);
+        let parts: Vec<&str> = key.split(':').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0], "myapp");
+        assert_eq!(parts[1], "public");
+        assert_eq!(parts[2].len(), 32);
+        assert!(parts[2]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(key, generate("myapp", KeyKind::Public));
+    }
+
+    #[test]
+    fn split_takes_app_and_last_four() {
+        assert_eq!(
+            split("app:secret:0123456789abcdef0123456789abcdef"),
+            Some(("app", "cdef"))
+        );
+        assert_eq!(split("nocolon"), None);
+        assert_eq!(split(":x:abcd"), None);
+    }
+
+    #[test]
+    fn hash_is_keyed() {
+        let a = hash_secret(b"k1", "app:secret:00");
+        assert_eq!(a, hash_secret(b"k1", "app:secret:00"));
+        assert_ne!(a, hash_secret(b"k2", "app:secret:00"));
+        assert_eq!(a.len(), 64);
+    }
+}

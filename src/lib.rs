@@ -1,0 +1,51 @@
+//! passkeyd: a self-hosted passkey (WebAuthn) server that speaks the Passwordless.dev v4 API.
+//!
+//! `main.rs` only handles the process; everything else (tests included) builds the server
+//! through [`open`] and [`http::router`].
+
+pub mod ceremony;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod service;
+pub mod store;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use rand::RngCore;
+
+use crate::clock::Clock;
+use crate::config::{Config, DatabaseConfig, Secret};
+use crate::store::{SqliteStore, Store};
+
+/// Everything a request handler needs, shared by all requests.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Key of the keyed hash under which API secrets are stored; the same for every replica.
+    pub instance_key: Vec<u8>,
+    pub management_key: Option<Secret>,
+}
+
+pub type AppState = Arc<Services>;
+
+/// Opens the database (applying migrations) and assembles the services.
+pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let store: Arc<dyn Store> = match &config.database {
+        DatabaseConfig::Sqlite { path } => Arc::new(SqliteStore::open(path).await?),
+    };
+    let mut candidate = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut candidate);
+    let instance_key = store
+        .instance_secret("api_secret_hash_key", &candidate)
+        .await?;
+    Ok(Arc::new(Services {
+        store,
+        clock,
+        instance_key,
+        management_key: config.management_key.clone(),
+    }))
+}

@@ -1,0 +1,135 @@
+//! Apps (tenants) and their keys.
+
+use std::collections::HashSet;
+
+use axum::http::StatusCode;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::wire::{CreateAppRequest, CreateAppResponse};
+use crate::keys::{self, SCOPE_LOGIN, SCOPE_REGISTER, SCOPE_TOKEN_REGISTER, SCOPE_TOKEN_VERIFY};
+use crate::store::{ApiKeyRecord, AppFeatures, AppRecord, Conflict, KeyKind, StoreError};
+use crate::Services;
+
+/// `^[a-z][a-z0-9]{2,61}$`, the original's route rule for new app ids.
+#[must_use]
+pub fn is_valid_app_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && (3..=62).contains(&id.len())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+fn invalid_app_id() -> ApiError {
+    ApiError::bad_request(
+        "invalid_app_id",
+        "accountName needs to be alphanumeric and start with a letter",
+    )
+}
+
+pub async fn available(s: &Services, app_id: &str) -> ApiResult<bool> {
+    if !is_valid_app_id(app_id) {
+        return Err(invalid_app_id());
+    }
+    Ok(s.store.find_app(app_id).await?.is_none())
+}
+
+/// Creates an app with two public keys (`register`, `login`) and two secrets
+/// (`token_register`, `token_verify`). The keys are returned once and never again.
+pub async fn create(
+    s: &Services,
+    app_id: &str,
+    req: CreateAppRequest,
+) -> ApiResult<CreateAppResponse> {
+    if !is_valid_app_id(app_id) {
+        return Err(invalid_app_id());
+    }
+    let now = s.clock.now();
+    let app = AppRecord {
+        id: app_id.to_owned(),
+        admin_email: req.admin_email,
+        created_at: now,
+        frozen: false,
+        features: AppFeatures {
+            event_logging_enabled: req.event_logging_enabled.unwrap_or(false),
+            event_logging_retention_days: req.event_logging_retention_period.unwrap_or(365),
+            magic_link_monthly_quota: req.magic_link_monthly_quota.unwrap_or(0),
+            max_users: req.max_users,
+            allow_attestation: req.allow_attestation.unwrap_or(false),
+            generate_token_enabled: true,
+            magic_links_enabled: true,
+        },
+    };
+
+    // Key ids are the last four characters and must differ within an app.
+    let mut seen = HashSet::new();
+    let mut fresh = |kind| loop {
+        let key = keys::generate(app_id, kind);
+        if seen.insert(keys::key_id(&key)) {
+            break key;
+        }
+    };
+    let (public1, public2) = (fresh(KeyKind::Public), fresh(KeyKind::Public));
+    let (secret1, secret2) = (fresh(KeyKind::Secret), fresh(KeyKind::Secret));
+
+    let record = |key: &str, kind: KeyKind, scopes: [&str; 2]| ApiKeyRecord {
+        app_id: app_id.to_owned(),
+        key_id: keys::key_id(key),
+        kind,
+        value: match kind {
+            KeyKind::Public => key.to_owned(),
+            KeyKind::Secret => keys::hash_secret(&s.instance_key, key),
+        },
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        locked: false,
+        created_at: now,
+    };
+    let records = [
+        record(&public1, KeyKind::Public, [SCOPE_REGISTER, SCOPE_LOGIN]),
+        record(&public2, KeyKind::Public, [SCOPE_REGISTER, SCOPE_LOGIN]),
+        record(
+            &secret1,
+            KeyKind::Secret,
+            [SCOPE_TOKEN_REGISTER, SCOPE_TOKEN_VERIFY],
+        ),
+        record(
+            &secret2,
+            KeyKind::Secret,
+            [SCOPE_TOKEN_REGISTER, SCOPE_TOKEN_VERIFY],
+        ),
+    ];
+    match s.store.insert_app(&app, &records).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(Conflict::App)) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "app_exists",
+                format!("accountName '{app_id}' is not available"),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(app_id, "app created");
+    Ok(CreateAppResponse {
+        message: "Store keys safely. They will only be shown to you once.",
+        api_key1: public1,
+        api_key2: public2,
+        api_secret1: secret1,
+        api_secret2: secret2,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_app_id;
+
+    #[test]
+    fn app_ids() {
+        assert!(is_valid_app_id("abc"));
+        assert!(is_valid_app_id("shop42"));
+        assert!(!is_valid_app_id("ab"));
+        assert!(!is_valid_app_id("1abc"));
+        assert!(!is_valid_app_id("Abc"));
+        assert!(!is_valid_app_id("ab-c"));
+        assert!(!is_valid_app_id(&"a".repeat(63)));
+    }
+}

@@ -1,0 +1,246 @@
+//! What the endpoints do. Handlers decode the request and call one function here; these
+//! functions apply the contract's rules using the store, the clock and the ceremony module.
+
+pub mod apps;
+pub mod register;
+pub mod signin;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::ceremony::Origin;
+use crate::error::{ApiError, ApiResult};
+use crate::http::wire::Caller;
+
+/// What passkeyd records about the device a ceremony came from.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    /// The `CF-IPCountry` header, or empty.
+    pub country: String,
+}
+
+impl ClientInfo {
+    /// `"<browser>, <OS> <major>"` in the style of the original's UA-Parser output.
+    #[must_use]
+    pub fn device(&self) -> String {
+        describe_user_agent(self.user_agent.as_deref().unwrap_or_default())
+    }
+}
+
+/// Times in responses: RFC 3339 in UTC with a `Z`, millisecond precision.
+#[must_use]
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Aliases are stored as base64(SHA-256(appId + alias)), as in the original.
+#[must_use]
+pub fn alias_hash(app_id: &str, alias: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(app_id.as_bytes());
+    h.update(alias.as_bytes());
+    STANDARD.encode(h.finalize())
+}
+
+/// The `origin` of a browser call: required, and it must parse as a URI.
+pub fn require_origin(caller: &Caller) -> ApiResult<(String, Origin)> {
+    let raw = caller
+        .origin
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .ok_or_else(ApiError::missing_origin)?;
+    let origin = Origin::parse(raw).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_origin",
+            "The origin is not a valid absolute URI such as https://example.com.",
+        )
+    })?;
+    Ok((raw.to_owned(), origin))
+}
+
+/// The `RPID` of a browser call. The original does not check it and fails later; passkeyd
+/// says so at once.
+pub fn require_rp_id(caller: &Caller) -> ApiResult<String> {
+    caller
+        .rp_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::bad_request("missing_rpid", "RPID is required."))
+}
+
+/// Collects field errors into one validation problem, as ASP.NET's model validation does.
+#[derive(Default)]
+pub struct Validator {
+    errors: Map<String, Value>,
+}
+
+impl Validator {
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        let entry = self
+            .errors
+            .entry(field.to_owned())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = entry {
+            list.push(Value::String(message.into()));
+        }
+    }
+
+    /// A required, non-empty string; returns it trimmed of nothing (ids are taken verbatim).
+    pub fn required(&mut self, field: &str, display: &str, value: Option<&str>) -> String {
+        match value {
+            Some(v) if !v.is_empty() => v.to_owned(),
+            _ => {
+                self.error(field, format!("The {display} field is required."));
+                String::new()
+            }
+        }
+    }
+
+    pub fn finish(self) -> ApiResult<()> {
+        if self.errors.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::validation_errors(self.errors))
+    }
+}
+
+/// Validates the contract's alias rules: at most 10, each 1..=250 characters.
+pub fn check_aliases(v: &mut Validator, aliases: &[String]) {
+    if aliases.len() > 10 {
+        v.error(
+            "aliases",
+            "The field Aliases must be a string or array type with a maximum length of '10'.",
+        );
+    }
+    if aliases.iter().any(|a| a.chars().count() > 250) {
+        v.error(
+            "aliases",
+            "The field Aliases must be a collection that contains strings with a maximum length of '250'.",
+        );
+    }
+    if aliases.iter().any(String::is_empty) {
+        v.error(
+            "aliases",
+            "The field Aliases must be a collection where every item is required.",
+        );
+    }
+}
+
+fn describe_user_agent(ua: &str) -> String {
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("HeadlessChrome/") {
+        "HeadlessChrome"
+    } else if ua.contains("Chrome/") || ua.contains("CriOS/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else {
+        "Other"
+    };
+    let major = |marker: &str| -> String {
+        ua.split(marker)
+            .nth(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .unwrap_or_default()
+    };
+    let os = if ua.contains("Windows NT 10") {
+        "Windows 10".to_owned()
+    } else if ua.contains("Windows") {
+        "Windows".to_owned()
+    } else if ua.contains("Android") {
+        format!("Android {}", major("Android "))
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        format!("iOS {}", major("OS "))
+    } else if ua.contains("Mac OS X") {
+        format!("Mac OS X {}", major("Mac OS X "))
+    } else if ua.contains("Linux") {
+        "Linux ".to_owned()
+    } else {
+        "Other ".to_owned()
+    };
+    format!("{browser}, {os}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices() {
+        assert_eq!(
+            describe_user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+            "Chrome, Mac OS X 10"
+        );
+        assert_eq!(
+            describe_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+            "Chrome, Windows 10"
+        );
+        assert_eq!(describe_user_agent(""), "Other, Other ");
+    }
+
+    #[test]
+    fn alias_hash_matches_the_original_scheme() {
+        // base64(sha256("app" + "alice")), computed independently.
+        assert_eq!(alias_hash("app", "alice").len(), 44);
+        assert_ne!(alias_hash("app", "alice"), alias_hash("app2", "alice"));
+    }
+}
+
+/// Stores `payload` under a fresh token with `prefix`, valid until `expires_at`.
+pub(crate) async fn issue_token<T: serde::Serialize>(
+    s: &crate::Services,
+    app_id: &str,
+    kind: crate::store::TokenKind,
+    prefix: &str,
+    payload: &T,
+    expires_at: DateTime<Utc>,
+) -> ApiResult<String> {
+    let (token, hash) = crate::tokens::mint(prefix);
+    let payload = serde_json::to_string(payload).map_err(|e| ApiError::internal(&e))?;
+    s.store
+        .insert_token(&crate::store::TokenRecord {
+            hash,
+            app_id: app_id.to_owned(),
+            kind,
+            payload,
+            expires_at,
+        })
+        .await?;
+    Ok(token)
+}
+
+/// Looks up a token of this app. `consume` removes it atomically, so it works once only.
+pub(crate) async fn redeem_token<T: serde::de::DeserializeOwned>(
+    s: &crate::Services,
+    app_id: &str,
+    kind: crate::store::TokenKind,
+    prefix: &str,
+    token: Option<&str>,
+    consume: bool,
+) -> ApiResult<T> {
+    let hash = crate::tokens::parse(token, prefix)?;
+    let record = if consume {
+        s.store.take_token(app_id, kind, &hash).await?
+    } else {
+        s.store.find_token(app_id, kind, &hash).await?
+    };
+    let record = record.ok_or_else(crate::tokens::unknown)?;
+    crate::tokens::check_expiry(record.expires_at, s.clock.now())?;
+    serde_json::from_str(&record.payload).map_err(|e| ApiError::internal(&e))
+}

@@ -1,0 +1,478 @@
+//! Registration: `/register/token` (backend), `/register/begin` and `/register/complete`
+//! (browser).
+
+use axum::http::StatusCode;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    alias_hash, check_aliases, format_time, issue_token, redeem_token, require_origin,
+    require_rp_id, ClientInfo, Validator,
+};
+use crate::ceremony::{
+    self, Attachment, Attestation, AttestationResponse, CreationOptions, Hint, UserVerification,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::http::wire::{
+    AttestationCredential, BeginResponse, RegisterBeginRequest, RegisterCompleteRequest,
+    RegisterTokenRequest, TokenResponse, VerifiedUser,
+};
+use crate::store::{AliasRecord, Conflict, CredentialRecord, StoreError, TokenKind};
+use crate::tokens;
+use crate::Services;
+
+const REGISTER_TOKEN_TTL: i64 = 120;
+const VERIFY_TOKEN_TTL: i64 = 120;
+/// A ceremony session outlives the browser's timeout by this margin, then it is refused.
+pub const SESSION_MARGIN_MS: i64 = 60_000;
+
+/// What a register token grants, stored server-side under the token.
+#[derive(Serialize, Deserialize)]
+struct RegisterGrant {
+    user_id: String,
+    username: String,
+    display_name: Option<String>,
+    attestation: String,
+    authenticator_type: Option<String>,
+    discoverable: bool,
+    user_verification: String,
+    aliases: Option<Vec<String>>,
+    alias_hashing: bool,
+    hints: Vec<String>,
+}
+
+/// The state of a registration between begin and complete.
+#[derive(Serialize, Deserialize)]
+struct RegisterSession {
+    state: String,
+    rp_id: String,
+    user_id: String,
+    aliases: Option<Vec<(String, Option<String>)>>,
+}
+
+pub async fn issue(
+    s: &Services,
+    app_id: &str,
+    req: RegisterTokenRequest,
+) -> ApiResult<TokenResponse> {
+    let now = s.clock.now();
+    let mut v = Validator::default();
+    let user_id = v.required("userId", "UserId", req.user_id.as_deref());
+    let username = v.required("username", "Username", req.username.as_deref());
+    let aliases = req.aliases.unwrap_or_default();
+    check_aliases(&mut v, &aliases);
+    let hints = req.hints.unwrap_or_default();
+    if hints.len() > 3 {
+        v.error(
+            "hints",
+            "The field Hints must be a string or array type with a maximum length of '3'.",
+        );
+    }
+    if hints.iter().any(|h| Hint::parse(h).is_none()) {
+        v.error(
+            "hints",
+            "The field Hints may only contain 'security-key', 'client-device' or 'hybrid'.",
+        );
+    }
+    let expires_at = match req.expires_at.as_deref() {
+        None => None,
+        Some(text) => {
+            let parsed = parse_date_time(text);
+            if parsed.is_none() {
+                v.error(
+                    "expiresAt",
+                    "The field ExpiresAt must be an ISO 8601 date-time.",
+                );
+            }
+            parsed
+        }
+    };
+    v.finish()?;
+    // .NET's default DateTime (year 1) means "not given".
+    let expires_at = expires_at
+        .filter(|t| t.timestamp() > 0)
+        .unwrap_or(now + Duration::seconds(REGISTER_TOKEN_TTL));
+
+    let app = s
+        .store
+        .find_app(app_id)
+        .await?
+        .ok_or_else(tokens::unknown)?;
+    if let Some(max_users) = app.features.max_users {
+        if !s.store.user_has_credentials(app_id, &user_id).await?
+            && s.store.count_users(app_id).await? >= max_users
+        {
+            return Err(ApiError::bad_request(
+                "max_users_reached",
+                "Maximum number of users reached",
+            ));
+        }
+    }
+    let attestation = check_attestation(req.attestation.as_deref(), app.features.allow_attestation)?;
+
+    let alias_hashing = req.alias_hashing.unwrap_or(true);
+    let hashes: Vec<String> = aliases.iter().map(|a| alias_hash(app_id, a)).collect();
+    let owners = s.store.alias_owners(app_id, &hashes).await?;
+    if owners.iter().any(|(_, owner)| *owner != user_id) {
+        return Err(alias_conflict());
+    }
+
+    let grant = RegisterGrant {
+        user_id,
+        username,
+        display_name: req.display_name,
+        attestation: attestation.as_str().to_owned(),
+        authenticator_type: req.authenticator_type,
+        discoverable: req.discoverable.unwrap_or(true),
+        user_verification: req
+            .user_verification
+            .unwrap_or_else(|| "preferred".to_owned()),
+        aliases: (!aliases.is_empty()).then_some(aliases),
+        alias_hashing,
+        hints,
+    };
+    let token = issue_token(
+        s,
+        app_id,
+        TokenKind::Register,
+        tokens::REGISTER,
+        &grant,
+        expires_at,
+    )
+    .await?;
+    Ok(TokenResponse { token })
+}
+
+pub async fn begin(
+    s: &Services,
+    app_id: &str,
+    req: RegisterBeginRequest,
+) -> ApiResult<BeginResponse<CreationOptions>> {
+    // Register tokens stay valid until they expire, so a user who cancels the browser prompt
+    // can start again with the same token.
+    let grant: RegisterGrant = redeem_token(
+        s,
+        app_id,
+        TokenKind::Register,
+        tokens::REGISTER,
+        req.token.as_deref(),
+        false,
+    )
+    .await?;
+    require_origin(&req.caller)?;
+    let rp_id = require_rp_id(&req.caller)?;
+    if grant.user_id.is_empty() {
+        return Err(ApiError::bad_request(
+            "missing_userid",
+            "The token does not contain a valid userId",
+        ));
+    }
+    let user_verification = UserVerification::parse(&grant.user_verification).ok_or_else(|| {
+        invalid_argument(&format!(
+            "The userVerification '{}' is not one of required, preferred, discouraged.",
+            grant.user_verification
+        ))
+    })?;
+    let attachment = match grant
+        .authenticator_type
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("" | "any") => None,
+        Some("platform") => Some(Attachment::Platform),
+        Some("cross-platform") => Some(Attachment::CrossPlatform),
+        Some(other) => {
+            return Err(invalid_argument(&format!(
+                "The authenticatorType '{other}' is not one of any, platform, cross-platform."
+            )))
+        }
+    };
+    let app = s
+        .store
+        .find_app(app_id)
+        .await?
+        .ok_or_else(tokens::unknown)?;
+    let attestation = check_attestation(Some(&grant.attestation), app.features.allow_attestation)?;
+    let hints: Vec<Hint> = grant.hints.iter().filter_map(|h| Hint::parse(h)).collect();
+    let exclude = s
+        .store
+        .list_credentials(app_id, &grant.user_id)
+        .await?
+        .into_iter()
+        .map(|c| c.credential_id)
+        .collect();
+    let display_name = grant
+        .display_name
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .unwrap_or(&grant.username);
+
+    let (options, state) = ceremony::begin_registration(&ceremony::RegistrationRequest {
+        rp_id: &rp_id,
+        user_handle: grant.user_id.as_bytes(),
+        username: &grant.username,
+        display_name,
+        user_verification,
+        attachment,
+        discoverable: grant.discoverable,
+        attestation,
+        hints: &hints,
+        exclude,
+    })
+    .map_err(|e| invalid_argument(&e.0))?;
+
+    let aliases = grant.aliases.map(|list| {
+        list.iter()
+            .map(|a| {
+                (
+                    alias_hash(app_id, a),
+                    (!grant.alias_hashing).then(|| a.clone()),
+                )
+            })
+            .collect()
+    });
+    let session = RegisterSession {
+        state,
+        rp_id,
+        user_id: grant.user_id,
+        aliases,
+    };
+    let expires_at = s.clock.now()
+        + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
+    let session = issue_token(
+        s,
+        app_id,
+        TokenKind::RegisterSession,
+        tokens::SESSION,
+        &session,
+        expires_at,
+    )
+    .await?;
+    Ok(BeginResponse {
+        data: options,
+        session,
+    })
+}
+
+pub async fn complete(
+    s: &Services,
+    app_id: &str,
+    client: &ClientInfo,
+    req: RegisterCompleteRequest,
+) -> ApiResult<TokenResponse> {
+    // Everything that can be checked without the session is checked first, so a malformed
+    // request does not use up a valid session.
+    let mut v = Validator::default();
+    if req.response.is_none() {
+        v.error("response", "The Response field is required.");
+    }
+    if req.nickname.as_ref().is_some_and(|n| n.chars().count() > 64) {
+        v.error("nickname", "Nickname cannot be longer than 64 characters.");
+    }
+    v.finish()?;
+    let (origin_text, origin) = require_origin(&req.caller)?;
+    let response = decode_attestation(req.response.unwrap_or_default())?;
+    let session_hash = tokens::parse(req.session.as_deref(), tokens::SESSION)?;
+
+    let session = s
+        .store
+        .take_token(app_id, TokenKind::RegisterSession, &session_hash)
+        .await?
+        .ok_or_else(tokens::unknown)?;
+    let now = s.clock.now();
+    tokens::check_expiry(session.expires_at, now)?;
+    let session: RegisterSession =
+        serde_json::from_str(&session.payload).map_err(|e| ApiError::internal(&e))?;
+
+    let registered = ceremony::finish_registration(&session.state, &session.rp_id, &origin, &response)
+        .map_err(|e| ApiError::bad_request("fido2_invalid_registration", e.0))?;
+
+    let device = client.device();
+    let credential = CredentialRecord {
+        app_id: app_id.to_owned(),
+        credential_id: registered.credential_id.clone(),
+        user_id: session.user_id.clone(),
+        user_handle: session.user_id.as_bytes().to_vec(),
+        public_key: registered.public_key,
+        sign_count: registered.sign_count,
+        attestation_fmt: registered.attestation_format,
+        aaguid: registered.aaguid,
+        rp_id: session.rp_id.clone(),
+        origin: origin_text.clone(),
+        country: Some(client.country.clone()),
+        device: Some(device.clone()),
+        nickname: req.nickname.clone(),
+        backup_state: Some(registered.backup_state),
+        backup_eligible: Some(registered.backup_eligible),
+        discoverable: response.resident_key,
+        webauthn: registered.record,
+        created_at: now,
+        last_used_at: now,
+    };
+    let aliases: Option<Vec<AliasRecord>> = session.aliases.map(|list| {
+        list.into_iter()
+            .map(|(hash, plaintext)| AliasRecord { hash, plaintext })
+            .collect()
+    });
+    match s
+        .store
+        .insert_credential(&credential, aliases.as_deref())
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict(Conflict::Credential)) => {
+            return Err(ApiError::bad_request(
+                "fido2_invalid_registration",
+                "This credential is already registered.",
+            ))
+        }
+        Err(StoreError::Conflict(Conflict::Alias)) => return Err(alias_conflict()),
+        Err(e) => return Err(e.into()),
+    }
+
+    let expires_at = now + Duration::seconds(VERIFY_TOKEN_TTL);
+    let verified = VerifiedUser {
+        user_id: session.user_id,
+        timestamp: format_time(now),
+        rp_id: Some(session.rp_id),
+        origin: Some(origin_text),
+        success: true,
+        device: Some(device),
+        country: Some(client.country.clone()),
+        nickname: req.nickname,
+        credential_id: Some(STANDARD.encode(&registered.credential_id)),
+        purpose: None,
+        expires_at: format_time(expires_at),
+        token_id: uuid::Uuid::new_v4().to_string(),
+        type_: "passkey_register".to_owned(),
+    };
+    let token = issue_token(
+        s,
+        app_id,
+        TokenKind::Verify,
+        tokens::VERIFY,
+        &verified,
+        expires_at,
+    )
+    .await?;
+    Ok(TokenResponse { token })
+}
+
+fn alias_conflict() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "alias_conflict",
+        "Alias is already in use by another userid",
+    )
+}
+
+fn invalid_argument(message: &str) -> ApiError {
+    ApiError::bad_request("invalid_argument", message)
+}
+
+/// `none` (any case) or empty is always fine; `direct` and `indirect` (exactly) need the app's
+/// `allowAttestation`; anything else is refused.
+fn check_attestation(value: Option<&str>, allowed: bool) -> ApiResult<Attestation> {
+    let value = value.unwrap_or_default();
+    let attestation = if value.is_empty() || value.eq_ignore_ascii_case("none") {
+        return Ok(Attestation::None);
+    } else if value == "direct" {
+        Attestation::Direct
+    } else if value == "indirect" {
+        Attestation::Indirect
+    } else {
+        return Err(ApiError::bad_request(
+            "invalid_attestation",
+            "Attestation type not supported",
+        ));
+    };
+    if !allowed {
+        return Err(ApiError::bad_request(
+            "attestation_not_supported_on_plan",
+            "Attestation type not supported on your plan",
+        ));
+    }
+    Ok(attestation)
+}
+
+/// RFC 3339, or a date-time without offset, which is taken as UTC.
+fn parse_date_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|t| t.and_utc())
+}
+
+/// Decodes base64url fields. Standard base64 (`+`, `/`) is refused, as in the original.
+pub(crate) fn decode_b64url(field: &str, value: Option<&str>) -> ApiResult<Vec<u8>> {
+    let value = value.unwrap_or_default();
+    if value.is_empty() {
+        return Err(ApiError::validation(field, format!("The {field} field is required.")));
+    }
+    URL_SAFE_NO_PAD
+        .decode(value.trim_end_matches('='))
+        .map_err(|_| {
+            ApiError::validation(field, format!("The {field} field must be base64url."))
+        })
+}
+
+fn decode_attestation(c: AttestationCredential) -> ApiResult<AttestationResponse> {
+    let body = c.response.unwrap_or_default();
+    let raw_id = decode_b64url("response.rawId", c.raw_id.as_deref())?;
+    let resident_key = c
+        .client_extension_results
+        .as_ref()
+        .and_then(|e| e.get("credprops"))
+        .and_then(|p| p.get("rk"))
+        .and_then(serde_json::Value::as_bool);
+    Ok(AttestationResponse {
+        id: c.id.unwrap_or_default(),
+        raw_id,
+        client_data_json: decode_b64url(
+            "response.response.clientDataJSON",
+            body.client_data_json.as_deref(),
+        )?,
+        attestation_object: decode_b64url(
+            "response.response.attestationObject",
+            body.attestation_object.as_deref(),
+        )?,
+        transports: body.transports.unwrap_or_default(),
+        resident_key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn naive_times_are_utc() {
+        let t = parse_date_time("2026-01-02T03:04:05").unwrap();
+        assert_eq!(format_time(t), "2026-01-02T03:04:05.000Z");
+        let t = parse_date_time("2026-01-02T03:04:05+01:00").unwrap();
+        assert_eq!(format_time(t), "2026-01-02T02:04:05.000Z");
+        assert!(parse_date_time("tomorrow").is_none());
+    }
+
+    #[test]
+    fn attestation_rules() {
+        assert_eq!(check_attestation(None, false).unwrap(), Attestation::None);
+        assert_eq!(check_attestation(Some("None"), false).unwrap(), Attestation::None);
+        assert_eq!(
+            check_attestation(Some("direct"), false).unwrap_err().error_code,
+            "attestation_not_supported_on_plan"
+        );
+        assert_eq!(check_attestation(Some("direct"), true).unwrap(), Attestation::Direct);
+        assert_eq!(
+            check_attestation(Some("enterprise"), true).unwrap_err().error_code,
+            "invalid_attestation"
+        );
+    }
+}

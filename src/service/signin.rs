@@ -1,0 +1,335 @@
+//! Sign-in: `/signin/begin` and `/signin/complete` (browser), `/signin/verify` and
+//! `/signin/generate-token` (backend).
+
+use axum::http::StatusCode;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use super::register::{decode_b64url, SESSION_MARGIN_MS};
+use super::{
+    alias_hash, format_time, issue_token, redeem_token, require_origin, require_rp_id, ClientInfo,
+    Validator,
+};
+use crate::ceremony::{self, AssertionResponse, Hint, RequestOptions, UserVerification};
+use crate::error::{ApiError, ApiResult};
+use crate::http::wire::{
+    AssertionCredential, BeginResponse, GenerateTokenRequest, SigninBeginRequest,
+    SigninCompleteRequest, TokenResponse, VerifiedUser, VerifyRequest,
+};
+use crate::store::{SignCountUpdate, TokenKind};
+use crate::tokens;
+use crate::Services;
+
+const DEFAULT_PURPOSE: &str = "sign-in";
+const MAX_TIME_TO_LIVE: i64 = 604_800;
+
+/// An authentication configuration ("purpose").
+struct Purpose {
+    name: String,
+    user_verification: UserVerification,
+    time_to_live: Duration,
+    hints: Vec<Hint>,
+}
+
+/// The presets `sign-in` and `step-up` always exist; an unknown purpose falls back to the
+/// `sign-in` defaults and is reported as `sign-in`, as in the original.
+fn purpose(name: Option<&str>) -> Purpose {
+    let name = match name.map(str::trim) {
+        Some("step-up") => "step-up",
+        _ => DEFAULT_PURPOSE,
+    };
+    Purpose {
+        name: name.to_owned(),
+        user_verification: UserVerification::Preferred,
+        time_to_live: Duration::seconds(120),
+        hints: Vec::new(),
+    }
+}
+
+/// The state of a sign-in between begin and complete.
+#[derive(Serialize, Deserialize)]
+struct SigninSession {
+    state: String,
+    rp_id: String,
+    /// Set when the sign-in named a user (by id or alias): only their credentials may answer.
+    user_id: Option<String>,
+    purpose: String,
+    ttl_seconds: i64,
+}
+
+pub async fn begin(
+    s: &Services,
+    app_id: &str,
+    req: SigninBeginRequest,
+) -> ApiResult<BeginResponse<RequestOptions>> {
+    require_origin(&req.caller)?;
+    let rp_id = require_rp_id(&req.caller)?;
+    let purpose = purpose(req.purpose.as_deref());
+
+    let user_id = if let Some(user_id) = req.user_id.filter(|u| !u.is_empty()) {
+        Some(user_id)
+    } else if let Some(alias) = req.alias.filter(|a| !a.is_empty()) {
+        let owners = s
+            .store
+            .alias_owners(app_id, &[alias_hash(app_id, &alias)])
+            .await?;
+        // An unknown alias still names someone: no credential will satisfy the sign-in.
+        Some(owners.into_iter().next().map(|(_, u)| u).unwrap_or_default())
+    } else {
+        None
+    };
+    let allow: Vec<Vec<u8>> = match &user_id {
+        Some(u) if !u.is_empty() => s
+            .store
+            .list_credentials(app_id, u)
+            .await?
+            .into_iter()
+            .map(|c| c.credential_id)
+            .collect(),
+        _ => Vec::new(),
+    };
+
+    let (options, state) = ceremony::begin_authentication(&ceremony::AuthenticationRequest {
+        rp_id: &rp_id,
+        user_verification: purpose.user_verification,
+        hints: &purpose.hints,
+        allow: &allow,
+    })
+    .map_err(|e| ApiError::bad_request("invalid_argument", e.0))?;
+    let session = SigninSession {
+        state,
+        rp_id,
+        user_id,
+        purpose: purpose.name,
+        ttl_seconds: purpose.time_to_live.num_seconds(),
+    };
+    let expires_at = s.clock.now()
+        + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
+    let session = issue_token(
+        s,
+        app_id,
+        TokenKind::SigninSession,
+        tokens::SESSION,
+        &session,
+        expires_at,
+    )
+    .await?;
+    Ok(BeginResponse {
+        data: options,
+        session,
+    })
+}
+
+fn signin_error(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("signin_complete_error", message)
+}
+
+pub async fn complete(
+    s: &Services,
+    app_id: &str,
+    client: &ClientInfo,
+    req: SigninCompleteRequest,
+) -> ApiResult<TokenResponse> {
+    let (origin_text, origin) = require_origin(&req.caller)?;
+    let Some(credential) = req.response else {
+        return Err(ApiError::validation(
+            "response",
+            "The Response field is required.",
+        ));
+    };
+    let response = decode_assertion(credential)?;
+    let session_hash = tokens::parse(req.session.as_deref(), tokens::SESSION)?;
+
+    let session = s
+        .store
+        .take_token(app_id, TokenKind::SigninSession, &session_hash)
+        .await?
+        .ok_or_else(tokens::unknown)?;
+    let now = s.clock.now();
+    tokens::check_expiry(session.expires_at, now)?;
+    let session: SigninSession =
+        serde_json::from_str(&session.payload).map_err(|e| ApiError::internal(&e))?;
+
+    let Some(stored) = s.store.find_credential(app_id, &response.raw_id).await? else {
+        return Err(ApiError::bad_request(
+            "unknown_credential",
+            "We don't recognize the passkey you sent us.",
+        )
+        .with_extension("credentialId", response.id.clone()));
+    };
+    if session
+        .user_id
+        .as_ref()
+        .is_some_and(|u| *u != stored.user_id)
+    {
+        return Err(signin_error(
+            "The passkey does not belong to the user this sign-in was started for.",
+        ));
+    }
+    if response
+        .user_handle
+        .as_ref()
+        .is_some_and(|h| *h != stored.user_handle)
+    {
+        return Err(signin_error(
+            "The userHandle does not match the owner of the passkey.",
+        ));
+    }
+    let asserted = ceremony::finish_authentication(
+        &session.state,
+        &session.rp_id,
+        &origin,
+        &response,
+        &stored.webauthn,
+        stored.sign_count,
+    )
+    .map_err(|e| signin_error(e.0))?;
+
+    let device = client.device();
+    let advanced = s
+        .store
+        .advance_sign_count(
+            app_id,
+            &SignCountUpdate {
+                credential_id: stored.credential_id.clone(),
+                new_count: asserted.sign_count,
+                device: device.clone(),
+                country: client.country.clone(),
+                used_at: now,
+            },
+        )
+        .await?;
+    if !advanced {
+        // Another sign-in with this counter value won the race: one of them is a clone.
+        return Err(signin_error(
+            "The credential may have be compromised and should be inspected",
+        ));
+    }
+
+    let expires_at = now + Duration::seconds(session.ttl_seconds);
+    let verified = VerifiedUser {
+        user_id: stored.user_id,
+        timestamp: format_time(now),
+        rp_id: Some(session.rp_id),
+        origin: Some(origin_text),
+        success: true,
+        device: Some(device),
+        country: Some(client.country.clone()),
+        nickname: stored.nickname,
+        credential_id: Some(STANDARD.encode(&stored.credential_id)),
+        purpose: Some(session.purpose),
+        expires_at: format_time(expires_at),
+        token_id: uuid::Uuid::new_v4().to_string(),
+        type_: "passkey_signin".to_owned(),
+    };
+    let token = issue_token(
+        s,
+        app_id,
+        TokenKind::Verify,
+        tokens::VERIFY,
+        &verified,
+        expires_at,
+    )
+    .await?;
+    Ok(TokenResponse { token })
+}
+
+/// Verify tokens work once: the token is removed as it is read.
+pub async fn verify(s: &Services, app_id: &str, req: VerifyRequest) -> ApiResult<VerifiedUser> {
+    redeem_token(
+        s,
+        app_id,
+        TokenKind::Verify,
+        tokens::VERIFY,
+        req.token.as_deref(),
+        true,
+    )
+    .await
+}
+
+pub async fn generate_token(
+    s: &Services,
+    app_id: &str,
+    req: GenerateTokenRequest,
+) -> ApiResult<TokenResponse> {
+    let app = s
+        .store
+        .find_app(app_id)
+        .await?
+        .ok_or_else(tokens::unknown)?;
+    if !app.features.generate_token_enabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "generate_token_disabled",
+            "The 'POST /signin/generate-token' endpoint is disabled",
+        ));
+    }
+    let mut v = Validator::default();
+    let user_id = v.required("userId", "UserId", req.user_id.as_deref());
+    let ttl = req.time_to_live.unwrap_or(120);
+    if !(1..=MAX_TIME_TO_LIVE).contains(&ttl) {
+        v.error(
+            "timeToLive",
+            format!("The field TimeToLive must be between 1 and {MAX_TIME_TO_LIVE}."),
+        );
+    }
+    v.finish()?;
+
+    let now = s.clock.now();
+    let expires_at = now + Duration::seconds(ttl);
+    let verified = VerifiedUser {
+        user_id,
+        timestamp: format_time(now),
+        rp_id: req.caller.rp_id,
+        origin: req.caller.origin,
+        success: true,
+        device: Some(String::new()),
+        country: Some(String::new()),
+        nickname: None,
+        credential_id: None,
+        purpose: Some(
+            req.purpose
+                .filter(|p| !p.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
+        ),
+        expires_at: format_time(expires_at),
+        token_id: uuid::Uuid::new_v4().to_string(),
+        type_: "generated_signin".to_owned(),
+    };
+    let token = issue_token(
+        s,
+        app_id,
+        TokenKind::Verify,
+        tokens::VERIFY,
+        &verified,
+        expires_at,
+    )
+    .await?;
+    Ok(TokenResponse { token })
+}
+
+fn decode_assertion(c: AssertionCredential) -> ApiResult<AssertionResponse> {
+    let body = c.response.unwrap_or_default();
+    let raw_id = decode_b64url("response.rawId", c.raw_id.as_deref())?;
+    let id = c.id.unwrap_or_else(|| URL_SAFE_NO_PAD.encode(&raw_id));
+    let user_handle = match body.user_handle.as_deref() {
+        None | Some("") => None,
+        handle => Some(decode_b64url("response.response.userHandle", handle)?),
+    };
+    Ok(AssertionResponse {
+        id,
+        raw_id,
+        client_data_json: decode_b64url(
+            "response.response.clientDataJSON",
+            body.client_data_json.as_deref(),
+        )?,
+        authenticator_data: decode_b64url(
+            "response.response.authenticatorData",
+            body.authenticator_data.as_deref(),
+        )?,
+        signature: decode_b64url("response.response.signature", body.signature.as_deref())?,
+        user_handle,
+    })
+}

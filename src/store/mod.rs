@@ -1,0 +1,216 @@
+//! Persistence. All SQL lives below this module; the rest of passkeyd sees only these types.
+//!
+//! Every method is scoped to one app (tenant) and owns its transaction, so callers cannot
+//! forget the tenant filter or leave a half-written change behind.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    App,
+    ApiKey,
+    Credential,
+    Alias,
+    Token,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppFeatures {
+    pub event_logging_enabled: bool,
+    pub event_logging_retention_days: i64,
+    pub magic_link_monthly_quota: i64,
+    pub max_users: Option<i64>,
+    pub allow_attestation: bool,
+    pub generate_token_enabled: bool,
+    pub magic_links_enabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppRecord {
+    pub id: String,
+    pub admin_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub frozen: bool,
+    pub features: AppFeatures,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Public,
+    Secret,
+}
+
+impl KeyKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Secret => "secret",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub app_id: String,
+    /// The last four characters of the key, as in the original.
+    pub key_id: String,
+    pub kind: KeyKind,
+    /// The public key itself, or the keyed hash (hex) of a secret.
+    pub value: String,
+    pub scopes: Vec<String>,
+    pub locked: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Register,
+    RegisterSession,
+    SigninSession,
+    Verify,
+}
+
+impl TokenKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::RegisterSession => "register_session",
+            Self::SigninSession => "signin_session",
+            Self::Verify => "verify",
+        }
+    }
+}
+
+/// A server-side token: the client holds only a random string whose SHA-256 is `hash`.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub hash: Vec<u8>,
+    pub app_id: String,
+    pub kind: TokenKind,
+    pub payload: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CredentialRecord {
+    pub app_id: String,
+    pub credential_id: Vec<u8>,
+    pub user_id: String,
+    pub user_handle: Vec<u8>,
+    /// COSE_Key bytes as the authenticator sent them.
+    pub public_key: Vec<u8>,
+    pub sign_count: u32,
+    pub attestation_fmt: String,
+    pub aaguid: Option<String>,
+    pub rp_id: String,
+    pub origin: String,
+    pub country: Option<String>,
+    pub device: Option<String>,
+    pub nickname: Option<String>,
+    pub backup_state: Option<bool>,
+    pub backup_eligible: Option<bool>,
+    pub discoverable: Option<bool>,
+    /// The WebAuthn library's credential record, versioned (see `ceremony`).
+    pub webauthn: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    pub hash: String,
+    pub plaintext: Option<String>,
+}
+
+/// What a successful sign-in changes on its credential.
+#[derive(Debug, Clone)]
+pub struct SignCountUpdate {
+    pub credential_id: Vec<u8>,
+    pub new_count: u32,
+    pub device: String,
+    pub country: String,
+    pub used_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A round trip to the database, for health checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// A random per-installation secret, created on first use and shared by every replica.
+    async fn instance_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    async fn insert_app(&self, app: &AppRecord, keys: &[ApiKeyRecord]) -> StoreResult<()>;
+    async fn find_app(&self, app_id: &str) -> StoreResult<Option<AppRecord>>;
+    async fn find_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    /// Reads a token and leaves it in place (register tokens may start several ceremonies).
+    async fn find_token(
+        &self,
+        app_id: &str,
+        kind: TokenKind,
+        hash: &[u8],
+    ) -> StoreResult<Option<TokenRecord>>;
+    /// Removes a token and returns it, atomically: of two concurrent callers only one gets it.
+    async fn take_token(
+        &self,
+        app_id: &str,
+        kind: TokenKind,
+        hash: &[u8],
+    ) -> StoreResult<Option<TokenRecord>>;
+    /// Deletes tokens that expired before `before`; returns how many.
+    async fn purge_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    async fn list_credentials(
+        &self,
+        app_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<CredentialRecord>>;
+    async fn find_credential(
+        &self,
+        app_id: &str,
+        credential_id: &[u8],
+    ) -> StoreResult<Option<CredentialRecord>>;
+    /// Stores a new credential and, when `aliases` is given, replaces the user's aliases with
+    /// them, in one transaction.
+    async fn insert_credential(
+        &self,
+        credential: &CredentialRecord,
+        aliases: Option<&[AliasRecord]>,
+    ) -> StoreResult<()>;
+    /// Advances the signature counter with a compare-and-swap: it succeeds only while the stored
+    /// counter is below `new_count` (or `new_count` is 0, the synced-passkey case). Returns
+    /// whether the row was updated.
+    async fn advance_sign_count(&self, app_id: &str, update: &SignCountUpdate)
+        -> StoreResult<bool>;
+
+    /// The owners of those alias hashes that exist: (hash, user id).
+    async fn alias_owners(
+        &self,
+        app_id: &str,
+        hashes: &[String],
+    ) -> StoreResult<Vec<(String, String)>>;
+    async fn count_users(&self, app_id: &str) -> StoreResult<i64>;
+    async fn user_has_credentials(&self, app_id: &str, user_id: &str) -> StoreResult<bool>;
+}

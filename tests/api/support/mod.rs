@@ -1,0 +1,2 @@
+pub mod authenticator;
+pub mod server;

@@ -1,0 +1,219 @@
+//! Runs passkeyd in-process on an ephemeral port with a fresh SQLite file and a manual clock,
+//! and talks to it over real HTTP.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use passkeyd::clock::ManualClock;
+use passkeyd::config::Config;
+use passkeyd::AppState;
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+
+pub const MANAGEMENT_KEY: &str = "test-management-key";
+pub const ORIGIN: &str = "https://example.com";
+pub const RP_ID: &str = "example.com";
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem document with this status and errorCode, and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, error_code: &str) -> &Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "problem content type; body: {}",
+            self.text
+        );
+        assert_eq!(self.body["errorCode"], error_code, "body: {}", self.text);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].is_string() && self.body["title"].is_string());
+        &self.body
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Value {
+        assert_eq!(self.status, 200, "expected 200; body: {}", self.text);
+        &self.body
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("passkeyd.db");
+        let config = Config::from_lookup(|name| match name {
+            "PASSKEYD_DATABASE_URL" => Some(format!("sqlite://{}", db.display())),
+            "PASSKEYD_MANAGEMENT_KEY" => Some(MANAGEMENT_KEY.to_owned()),
+            _ => None,
+        })
+        .expect("test configuration");
+        let clock = ManualClock::new(Utc::now());
+        let state = passkeyd::open(&config, Arc::new(clock.clone()))
+            .await
+            .expect("open passkeyd");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind an ephemeral port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let router = passkeyd::http::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self {
+            base,
+            clock,
+            state,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use passkeyd::clock::Clock;
+        self.clock.now()
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let response = req.send().await.expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    /// Creates an app through the management API.
+    pub async fn create_app(&self, app_id: &str) -> TestApp<'_> {
+        let r = self
+            .post(
+                &format!("/admin/apps/{app_id}/create"),
+                &[("ManagementKey", MANAGEMENT_KEY)],
+                &json!({"adminEmail": "ops@example.com"}),
+            )
+            .await;
+        let body = r.ok();
+        TestApp {
+            server: self,
+            app_id: app_id.to_owned(),
+            public_key: body["apiKey1"].as_str().expect("apiKey1").to_owned(),
+            secret: body["apiSecret1"].as_str().expect("apiSecret1").to_owned(),
+        }
+    }
+}
+
+/// One app's keys, with helpers for the calls a backend and a browser make.
+pub struct TestApp<'a> {
+    pub server: &'a TestServer,
+    pub app_id: String,
+    pub public_key: String,
+    pub secret: String,
+}
+
+impl TestApp<'_> {
+    pub async fn backend(&self, path: &str, body: &Value) -> Resp {
+        self.server
+            .post(path, &[("ApiSecret", &self.secret)], body)
+            .await
+    }
+
+    pub async fn browser(&self, path: &str, body: &Value) -> Resp {
+        self.server
+            .post(path, &[("ApiKey", &self.public_key)], body)
+            .await
+    }
+
+    pub async fn register_token(&self, body: &Value) -> String {
+        let r = self.backend("/register/token", body).await;
+        r.ok()["token"].as_str().expect("token").to_owned()
+    }
+
+    /// `/register/begin` for a new register token of `user_id`; returns (data, session).
+    pub async fn register_begin(&self, token_request: &Value) -> (Value, String) {
+        let token = self.register_token(token_request).await;
+        let r = self
+            .browser(
+                "/register/begin",
+                &json!({"token": token, "Origin": ORIGIN, "RPID": RP_ID}),
+            )
+            .await;
+        let body = r.ok();
+        (
+            body["data"].clone(),
+            body["session"].as_str().expect("session").to_owned(),
+        )
+    }
+
+    pub async fn register_complete(&self, session: &str, credential: &Value) -> Resp {
+        self.browser(
+            "/register/complete",
+            &json!({"session": session, "response": credential, "nickname": "my key", "Origin": ORIGIN, "RPID": RP_ID}),
+        )
+        .await
+    }
+
+    /// `/signin/begin` with extra fields (userId, alias, purpose); returns (data, session).
+    pub async fn signin_begin(&self, fields: &Value) -> (Value, String) {
+        let mut body = json!({"Origin": ORIGIN, "RPID": RP_ID});
+        if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+            b.extend(f.clone());
+        }
+        let r = self.browser("/signin/begin", &body).await;
+        let body = r.ok();
+        (
+            body["data"].clone(),
+            body["session"].as_str().expect("session").to_owned(),
+        )
+    }
+
+    pub async fn signin_complete(&self, session: &str, assertion: &Value) -> Resp {
+        self.browser(
+            "/signin/complete",
+            &json!({"session": session, "response": assertion, "Origin": ORIGIN, "RPID": RP_ID}),
+        )
+        .await
+    }
+
+    pub async fn verify(&self, token: &str) -> Resp {
+        self.backend("/signin/verify", &json!({ "token": token })).await
+    }
+}
