@@ -321,7 +321,7 @@ pub fn begin_registration(
             Attestation::Direct => AttestationConveyancePreference::Direct,
         })
         .user_verification_policy(req.user_verification.policy())
-        .exclude_credentials(Some(req.exclude.iter().map(|id| id.clone().into()).collect()))
+        .exclude_credentials(Some(req.exclude.clone()))
         .extensions(Some(RequestRegistrationExtensions {
             cred_props: Some(true),
             ..Default::default()
@@ -436,7 +436,8 @@ pub fn finish_registration(
             ..Default::default()
         },
     };
-    let credential = relying_party(rp_id, Some(origin)).register_credential(&request, &state, None)?;
+    let credential =
+        relying_party(rp_id, Some(origin)).register_credential(&request, &state, None)?;
     let id = credential.cred_id.as_slice();
     if id.len() > MAX_CREDENTIAL_ID_LEN {
         return Err(fail(
@@ -664,8 +665,11 @@ pub fn finish_authentication(
         extensions: Default::default(),
         type_: "public-key".to_owned(),
     };
-    let result =
-        relying_party(rp_id, Some(origin)).authenticate_single_credential(&request, &state, &credential)?;
+    let result = relying_party(rp_id, Some(origin)).authenticate_single_credential(
+        &request,
+        &state,
+        &credential,
+    )?;
     Ok(Asserted {
         sign_count: result.counter(),
         user_verified: result.user_verified(),

@@ -18,8 +18,9 @@ tokio::task_local! {
     pub static REQUEST_ID: String;
 }
 
+/// A problem document. Boxed inside [`ApiError`] so that `Result`s stay small.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct Problem {
     pub status: StatusCode,
     pub error_code: &'static str,
     pub title: String,
@@ -29,12 +30,28 @@ pub struct ApiError {
     pub www_authenticate: Option<&'static str>,
 }
 
+#[derive(Debug)]
+pub struct ApiError(Box<Problem>);
+
+impl std::ops::Deref for ApiError {
+    type Target = Problem;
+    fn deref(&self) -> &Problem {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut Problem {
+        &mut self.0
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     /// An application error: `type` is the docs anchor of its code.
     pub fn new(status: StatusCode, error_code: &'static str, title: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Problem {
             status,
             error_code,
             title: title.into(),
@@ -42,7 +59,7 @@ impl ApiError {
             detail: None,
             extensions: Map::new(),
             www_authenticate: None,
-        }
+        }))
     }
 
     pub fn bad_request(error_code: &'static str, title: impl Into<String>) -> Self {
@@ -147,27 +164,28 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let p = *self.0;
         let mut body = Map::new();
-        body.insert("type".into(), self.type_uri.into());
-        body.insert("title".into(), self.title.into());
-        body.insert("status".into(), self.status.as_u16().into());
-        if let Some(detail) = self.detail {
+        body.insert("type".into(), p.type_uri.into());
+        body.insert("title".into(), p.title.into());
+        body.insert("status".into(), p.status.as_u16().into());
+        if let Some(detail) = p.detail {
             body.insert("detail".into(), detail.into());
         }
-        body.insert("errorCode".into(), self.error_code.into());
-        body.extend(self.extensions);
+        body.insert("errorCode".into(), p.error_code.into());
+        body.extend(p.extensions);
         if let Ok(id) = REQUEST_ID.try_with(Clone::clone) {
             body.insert("traceId".into(), id.into());
         }
         let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
-        let mut response = (self.status, bytes).into_response();
+        let mut response = (p.status, bytes).into_response();
         let headers = response.headers_mut();
         // Exactly this media type, without parameters: the Node and Java SDKs compare it whole.
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Some(scheme) = self.www_authenticate {
+        if let Some(scheme) = p.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
         }
         response

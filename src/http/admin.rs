@@ -21,8 +21,9 @@ pub async fn create_app(
     let req = if body.iter().all(u8::is_ascii_whitespace) {
         CreateAppRequest::default()
     } else {
-        let value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::unreadable(format!("The request body is not valid JSON: {e}")))?;
+        let value = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::unreadable(format!("The request body is not valid JSON: {e}"))
+        })?;
         decode(value)?
     };
     Ok(Json(apps::create(&s, &app_id, req).await?))

@@ -32,8 +32,13 @@ macro_rules! requirement {
 
 requirement!(Register, KeyKind::Public, Some(keys::SCOPE_REGISTER));
 requirement!(Login, KeyKind::Public, Some(keys::SCOPE_LOGIN));
-requirement!(TokenRegister, KeyKind::Secret, Some(keys::SCOPE_TOKEN_REGISTER));
+requirement!(
+    TokenRegister,
+    KeyKind::Secret,
+    Some(keys::SCOPE_TOKEN_REGISTER)
+);
 requirement!(TokenVerify, KeyKind::Secret, Some(keys::SCOPE_TOKEN_VERIFY));
+requirement!(AnySecret, KeyKind::Secret, None);
 
 /// A request authenticated by an app's key that meets `R`.
 pub struct AppKey<R> {
@@ -79,7 +84,9 @@ fn failure_detail(kind: KeyKind, value: Option<&str>, other: Option<&str>) -> St
     });
     let Some(value) = value else {
         return match other {
-            Some(_) => format!("A '{a}' header was supplied when a '{h}' header should have been supplied."),
+            Some(_) => format!(
+                "A '{a}' header was supplied when a '{h}' header should have been supplied."
+            ),
             None => format!("A valid '{h}' header is required."),
         };
     };
@@ -93,7 +100,9 @@ fn failure_detail(kind: KeyKind, value: Option<&str>, other: Option<&str>) -> St
         format!("Your ApiKey header contained a ApiSecret instead of your '{h}'.")
     } else if !value.contains(kind.as_str()) {
         let start: String = value.chars().take(10).collect();
-        format!("We don't recognize the value you supplied for your '{h}'. It started with: '{start}'.")
+        format!(
+            "We don't recognize the value you supplied for your '{h}'. It started with: '{start}'."
+        )
     } else {
         format!("The value of your '{h}' is not valid.")
     }
@@ -126,9 +135,10 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
         };
         let matches = match R::KIND {
             KeyKind::Public => keys::same(&record.value, presented),
-            KeyKind::Secret => {
-                keys::same(&record.value, &keys::hash_secret(&state.instance_key, presented))
-            }
+            KeyKind::Secret => keys::same(
+                &record.value,
+                &keys::hash_secret(&state.instance_key, presented),
+            ),
         };
         // A locked key is refused like an unknown one, as in the original.
         if record.kind != R::KIND || !matches || record.locked {
@@ -179,13 +189,34 @@ mod tests {
     fn the_eight_detail_rules() {
         use KeyKind::{Public, Secret};
         let d = failure_detail;
-        assert_eq!(d(Secret, Some("verify_abc"), None), "A verify token was supplied instead of your 'ApiSecret'.");
-        assert_eq!(d(Public, Some("register_abc"), None), "A register token was supplied instead of your 'ApiKey'.");
-        assert_eq!(d(Secret, Some("app:public:123"), None), "Your ApiSecret header contained a public ApiKey instead of your 'ApiSecret'.");
-        assert_eq!(d(Public, Some("app:secret:123"), None), "Your ApiKey header contained a ApiSecret instead of your 'ApiKey'.");
+        assert_eq!(
+            d(Secret, Some("verify_abc"), None),
+            "A verify token was supplied instead of your 'ApiSecret'."
+        );
+        assert_eq!(
+            d(Public, Some("register_abc"), None),
+            "A register token was supplied instead of your 'ApiKey'."
+        );
+        assert_eq!(
+            d(Secret, Some("app:public:123"), None),
+            "Your ApiSecret header contained a public ApiKey instead of your 'ApiSecret'."
+        );
+        assert_eq!(
+            d(Public, Some("app:secret:123"), None),
+            "Your ApiKey header contained a ApiSecret instead of your 'ApiKey'."
+        );
         assert_eq!(d(Secret, Some("abcdefghijklmno"), None), "We don't recognize the value you supplied for your 'ApiSecret'. It started with: 'abcdefghij'.");
-        assert_eq!(d(Secret, Some("app:secret:123"), None), "The value of your 'ApiSecret' is not valid.");
-        assert_eq!(d(Secret, None, Some("x")), "A 'ApiKey' header was supplied when a 'ApiSecret' header should have been supplied.");
-        assert_eq!(d(Public, None, None), "A valid 'ApiKey' header is required.");
+        assert_eq!(
+            d(Secret, Some("app:secret:123"), None),
+            "The value of your 'ApiSecret' is not valid."
+        );
+        assert_eq!(
+            d(Secret, None, Some("x")),
+            "A 'ApiKey' header was supplied when a 'ApiSecret' header should have been supplied."
+        );
+        assert_eq!(
+            d(Public, None, None),
+            "A valid 'ApiKey' header is required."
+        );
     }
 }

@@ -58,7 +58,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CompatJson<T> {
 /// Lower-cases the keys of `value` and deserializes it into `T`.
 pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     if !value.is_object() {
-        return Err(ApiError::unreadable("The request body must be a JSON object."));
+        return Err(ApiError::unreadable(
+            "The request body must be a JSON object.",
+        ));
     }
     serde_json::from_value(lowercase_keys(value)).map_err(|e| {
         ApiError::unreadable(format!(
@@ -139,7 +141,12 @@ mod tests {
 
     #[test]
     fn keys_are_lowercased_deeply() {
-        let v = lowercase_keys(serde_json::json!({"RPID": 1, "Response": {"AttestationObject": [{"X": 1}]}}));
-        assert_eq!(v, serde_json::json!({"rpid": 1, "response": {"attestationobject": [{"x": 1}]}}));
+        let v = lowercase_keys(
+            serde_json::json!({"RPID": 1, "Response": {"AttestationObject": [{"X": 1}]}}),
+        );
+        assert_eq!(
+            v,
+            serde_json::json!({"rpid": 1, "response": {"attestationobject": [{"x": 1}]}})
+        );
     }
 }

@@ -28,7 +28,9 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
         Value::Bool(b) => Ok(Some(b)),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        other => Err(D::Error::custom(format!("expected a boolean, found {other}"))),
+        other => Err(D::Error::custom(format!(
+            "expected a boolean, found {other}"
+        ))),
     }
 }
 

@@ -10,6 +10,7 @@ mod health;
 mod layers;
 mod register;
 mod signin;
+mod users;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -30,6 +31,16 @@ fn api_routes() -> Router<AppState> {
         .route("/signin/complete", post(signin::complete))
         .route("/signin/verify", post(signin::verify))
         .route("/signin/generate-token", post(signin::generate_token))
+        .route("/alias", post(users::set_aliases))
+        .route("/alias/list", get(users::list_aliases))
+        .route(
+            "/credentials/list",
+            get(users::list_credentials_get).post(users::list_credentials_post),
+        )
+        .route("/credentials/delete", post(users::delete_credential))
+        .route("/users/list", get(users::list_users))
+        .route("/users/count", get(users::count_users))
+        .route("/users/delete", post(users::delete_user))
         .route("/admin/apps/{app_id}/create", post(admin::create_app))
         .route("/admin/apps/{app_id}/available", get(admin::app_available))
         .route("/health/http", get(health::http))

@@ -34,5 +34,7 @@ pub async fn complete(
     client: ClientInfo,
     CompatJson(req): CompatJson<RegisterCompleteRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    Ok(Json(register::complete(&s, &key.app_id, &client, req).await?))
+    Ok(Json(
+        register::complete(&s, &key.app_id, &client, req).await?,
+    ))
 }

@@ -4,8 +4,8 @@ use axum::Json;
 use super::auth::{AppKey, Login, TokenVerify};
 use super::extract::CompatJson;
 use super::wire::{
-    BeginResponse, GenerateTokenRequest, SigninBeginRequest, SigninCompleteRequest,
-    TokenResponse, VerifiedUser, VerifyRequest,
+    BeginResponse, GenerateTokenRequest, SigninBeginRequest, SigninCompleteRequest, TokenResponse,
+    VerifiedUser, VerifyRequest,
 };
 use crate::ceremony::RequestOptions;
 use crate::error::ApiResult;

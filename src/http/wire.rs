@@ -17,9 +17,17 @@ pub struct RegisterTokenRequest {
     pub user_id: Option<String>,
     #[serde(rename = "username", default, deserialize_with = "lenient::opt_string")]
     pub username: Option<String>,
-    #[serde(rename = "displayname", default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        rename = "displayname",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
     pub display_name: Option<String>,
-    #[serde(rename = "attestation", default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        rename = "attestation",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
     pub attestation: Option<String>,
     #[serde(
         rename = "authenticatortype",
@@ -27,7 +35,11 @@ pub struct RegisterTokenRequest {
         deserialize_with = "lenient::opt_string"
     )]
     pub authenticator_type: Option<String>,
-    #[serde(rename = "discoverable", default, deserialize_with = "lenient::opt_bool")]
+    #[serde(
+        rename = "discoverable",
+        default,
+        deserialize_with = "lenient::opt_bool"
+    )]
     pub discoverable: Option<bool>,
     #[serde(
         rename = "userverification",
@@ -37,11 +49,19 @@ pub struct RegisterTokenRequest {
     pub user_verification: Option<String>,
     #[serde(rename = "aliases", default, deserialize_with = "lenient::opt_strings")]
     pub aliases: Option<Vec<String>>,
-    #[serde(rename = "aliashashing", default, deserialize_with = "lenient::opt_bool")]
+    #[serde(
+        rename = "aliashashing",
+        default,
+        deserialize_with = "lenient::opt_bool"
+    )]
     pub alias_hashing: Option<bool>,
     #[serde(rename = "hints", default, deserialize_with = "lenient::opt_strings")]
     pub hints: Option<Vec<String>>,
-    #[serde(rename = "expiresat", default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        rename = "expiresat",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
     pub expires_at: Option<String>,
 }
 
@@ -102,7 +122,11 @@ pub struct AttestationResponseBody {
         deserialize_with = "lenient::opt_string"
     )]
     pub client_data_json: Option<String>,
-    #[serde(rename = "transports", default, deserialize_with = "lenient::opt_strings")]
+    #[serde(
+        rename = "transports",
+        default,
+        deserialize_with = "lenient::opt_strings"
+    )]
     pub transports: Option<Vec<String>>,
 }
 
@@ -154,9 +178,17 @@ pub struct AssertionResponseBody {
         deserialize_with = "lenient::opt_string"
     )]
     pub client_data_json: Option<String>,
-    #[serde(rename = "signature", default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        rename = "signature",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
     pub signature: Option<String>,
-    #[serde(rename = "userhandle", default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        rename = "userhandle",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
     pub user_handle: Option<String>,
 }
 
@@ -180,7 +212,11 @@ pub struct GenerateTokenRequest {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CreateAppRequest {
-    #[serde(rename = "adminemail", default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        rename = "adminemail",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
     pub admin_email: Option<String>,
     #[serde(
         rename = "eventloggingisenabled",
@@ -202,7 +238,11 @@ pub struct CreateAppRequest {
     pub magic_link_monthly_quota: Option<i64>,
     #[serde(rename = "maxusers", default, deserialize_with = "lenient::opt_i64")]
     pub max_users: Option<i64>,
-    #[serde(rename = "allowattestation", default, deserialize_with = "lenient::opt_bool")]
+    #[serde(
+        rename = "allowattestation",
+        default,
+        deserialize_with = "lenient::opt_bool"
+    )]
     pub allow_attestation: Option<bool>,
 }
 
@@ -273,4 +313,123 @@ pub struct CreateAppResponse {
 pub struct AvailableResponse {
     #[serde(rename = "available")]
     pub available: bool,
+}
+
+// ---- Aliases, credentials and users -----------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SetAliasesRequest {
+    #[serde(rename = "userid", default, deserialize_with = "lenient::opt_string")]
+    pub user_id: Option<String>,
+    #[serde(rename = "aliases", default, deserialize_with = "lenient::opt_strings")]
+    pub aliases: Option<Vec<String>>,
+    #[serde(rename = "hashing", default, deserialize_with = "lenient::opt_bool")]
+    pub hashing: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UserIdRequest {
+    #[serde(rename = "userid", default, deserialize_with = "lenient::opt_string")]
+    pub user_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DeleteCredentialRequest {
+    #[serde(
+        rename = "credentialid",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub credential_id: Option<String>,
+}
+
+/// The `{values: […]}` envelope of every list.
+#[derive(Debug, Serialize)]
+pub struct ListResponse<T> {
+    #[serde(rename = "values")]
+    pub values: Vec<T>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AliasItem {
+    #[serde(rename = "tenant")]
+    pub tenant: String,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    /// The stored hash.
+    #[serde(rename = "alias")]
+    pub alias: String,
+    #[serde(rename = "plaintext")]
+    pub plaintext: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CredentialItem {
+    #[serde(rename = "descriptor")]
+    pub descriptor: CredentialDescriptorItem,
+    /// COSE_Key, standard base64.
+    #[serde(rename = "publicKey")]
+    pub public_key: String,
+    /// UTF-8 of the userId, standard base64.
+    #[serde(rename = "userHandle")]
+    pub user_handle: String,
+    #[serde(rename = "signatureCounter")]
+    pub signature_counter: u32,
+    #[serde(rename = "attestationFmt")]
+    pub attestation_fmt: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "aaGuid")]
+    pub aa_guid: String,
+    #[serde(rename = "lastUsedAt")]
+    pub last_used_at: String,
+    /// All lower case, as System.Text.Json camel-cases `RPID`.
+    #[serde(rename = "rpid")]
+    pub rp_id: String,
+    #[serde(rename = "origin")]
+    pub origin: String,
+    #[serde(rename = "country")]
+    pub country: String,
+    #[serde(rename = "device")]
+    pub device: String,
+    #[serde(rename = "nickname")]
+    pub nickname: Option<String>,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(rename = "backupState")]
+    pub backup_state: Option<bool>,
+    #[serde(rename = "isBackupEligible")]
+    pub is_backup_eligible: Option<bool>,
+    #[serde(rename = "isDiscoverable")]
+    pub is_discoverable: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CredentialDescriptorItem {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    /// base64url.
+    #[serde(rename = "id")]
+    pub id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserItem {
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(rename = "aliasCount")]
+    pub alias_count: usize,
+    /// Plaintext aliases; hashed ones are `null`.
+    #[serde(rename = "aliases")]
+    pub aliases: Vec<Option<String>>,
+    #[serde(rename = "credentialsCount")]
+    pub credentials_count: i64,
+    #[serde(rename = "lastUsedAt")]
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountResponse {
+    #[serde(rename = "count")]
+    pub count: i64,
 }

@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod register;
 pub mod signin;
+pub mod users;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -177,31 +178,6 @@ fn describe_user_agent(ua: &str) -> String {
     format!("{browser}, {os}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn devices() {
-        assert_eq!(
-            describe_user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
-            "Chrome, Mac OS X 10"
-        );
-        assert_eq!(
-            describe_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
-            "Chrome, Windows 10"
-        );
-        assert_eq!(describe_user_agent(""), "Other, Other ");
-    }
-
-    #[test]
-    fn alias_hash_matches_the_original_scheme() {
-        // base64(sha256("app" + "alice")), computed independently.
-        assert_eq!(alias_hash("app", "alice").len(), 44);
-        assert_ne!(alias_hash("app", "alice"), alias_hash("app2", "alice"));
-    }
-}
-
 /// Stores `payload` under a fresh token with `prefix`, valid until `expires_at`.
 pub(crate) async fn issue_token<T: serde::Serialize>(
     s: &crate::Services,
@@ -243,4 +219,29 @@ pub(crate) async fn redeem_token<T: serde::de::DeserializeOwned>(
     let record = record.ok_or_else(crate::tokens::unknown)?;
     crate::tokens::check_expiry(record.expires_at, s.clock.now())?;
     serde_json::from_str(&record.payload).map_err(|e| ApiError::internal(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices() {
+        assert_eq!(
+            describe_user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+            "Chrome, Mac OS X 10"
+        );
+        assert_eq!(
+            describe_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+            "Chrome, Windows 10"
+        );
+        assert_eq!(describe_user_agent(""), "Other, Other ");
+    }
+
+    #[test]
+    fn alias_hash_matches_the_original_scheme() {
+        // base64(sha256("app" + "alice")), computed independently.
+        assert_eq!(alias_hash("app", "alice").len(), 44);
+        assert_ne!(alias_hash("app", "alice"), alias_hash("app2", "alice"));
+    }
 }

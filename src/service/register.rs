@@ -1,7 +1,6 @@
 //! Registration: `/register/token` (backend), `/register/begin` and `/register/complete`
 //! (browser).
 
-use axum::http::StatusCode;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
@@ -19,6 +18,7 @@ use crate::http::wire::{
     AttestationCredential, BeginResponse, RegisterBeginRequest, RegisterCompleteRequest,
     RegisterTokenRequest, TokenResponse, VerifiedUser,
 };
+use crate::service::users::alias_conflict;
 use crate::store::{AliasRecord, Conflict, CredentialRecord, StoreError, TokenKind};
 use crate::tokens;
 use crate::Services;
@@ -61,8 +61,11 @@ pub async fn issue(
     let mut v = Validator::default();
     let user_id = v.required("userId", "UserId", req.user_id.as_deref());
     let username = v.required("username", "Username", req.username.as_deref());
-    let aliases = req.aliases.unwrap_or_default();
+    let mut aliases = req.aliases.unwrap_or_default();
     check_aliases(&mut v, &aliases);
+    // Aliases are a set.
+    let mut seen = std::collections::HashSet::new();
+    aliases.retain(|a| seen.insert(a.clone()));
     let hints = req.hints.unwrap_or_default();
     if hints.len() > 3 {
         v.error(
@@ -110,7 +113,8 @@ pub async fn issue(
             ));
         }
     }
-    let attestation = check_attestation(req.attestation.as_deref(), app.features.allow_attestation)?;
+    let attestation =
+        check_attestation(req.attestation.as_deref(), app.features.allow_attestation)?;
 
     let alias_hashing = req.alias_hashing.unwrap_or(true);
     let hashes: Vec<String> = aliases.iter().map(|a| alias_hash(app_id, a)).collect();
@@ -240,8 +244,8 @@ pub async fn begin(
         user_id: grant.user_id,
         aliases,
     };
-    let expires_at = s.clock.now()
-        + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
+    let expires_at =
+        s.clock.now() + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
     let session = issue_token(
         s,
         app_id,
@@ -269,7 +273,11 @@ pub async fn complete(
     if req.response.is_none() {
         v.error("response", "The Response field is required.");
     }
-    if req.nickname.as_ref().is_some_and(|n| n.chars().count() > 64) {
+    if req
+        .nickname
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 64)
+    {
         v.error("nickname", "Nickname cannot be longer than 64 characters.");
     }
     v.finish()?;
@@ -287,8 +295,9 @@ pub async fn complete(
     let session: RegisterSession =
         serde_json::from_str(&session.payload).map_err(|e| ApiError::internal(&e))?;
 
-    let registered = ceremony::finish_registration(&session.state, &session.rp_id, &origin, &response)
-        .map_err(|e| ApiError::bad_request("fido2_invalid_registration", e.0))?;
+    let registered =
+        ceremony::finish_registration(&session.state, &session.rp_id, &origin, &response)
+            .map_err(|e| ApiError::bad_request("fido2_invalid_registration", e.0))?;
 
     let device = client.device();
     let credential = CredentialRecord {
@@ -361,14 +370,6 @@ pub async fn complete(
     Ok(TokenResponse { token })
 }
 
-fn alias_conflict() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "alias_conflict",
-        "Alias is already in use by another userid",
-    )
-}
-
 fn invalid_argument(message: &str) -> ApiError {
     ApiError::bad_request("invalid_argument", message)
 }
@@ -404,23 +405,28 @@ fn parse_date_time(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.with_timezone(&Utc));
     }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .map(|t| t.and_utc())
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    .map(|t| t.and_utc())
 }
 
 /// Decodes base64url fields. Standard base64 (`+`, `/`) is refused, as in the original.
 pub(crate) fn decode_b64url(field: &str, value: Option<&str>) -> ApiResult<Vec<u8>> {
     let value = value.unwrap_or_default();
     if value.is_empty() {
-        return Err(ApiError::validation(field, format!("The {field} field is required.")));
+        return Err(ApiError::validation(
+            field,
+            format!("The {field} field is required."),
+        ));
     }
     URL_SAFE_NO_PAD
         .decode(value.trim_end_matches('='))
-        .map_err(|_| {
-            ApiError::validation(field, format!("The {field} field must be base64url."))
-        })
+        .map_err(|_| ApiError::validation(field, format!("The {field} field must be base64url.")))
 }
 
 fn decode_attestation(c: AttestationCredential) -> ApiResult<AttestationResponse> {
@@ -464,14 +470,24 @@ mod tests {
     #[test]
     fn attestation_rules() {
         assert_eq!(check_attestation(None, false).unwrap(), Attestation::None);
-        assert_eq!(check_attestation(Some("None"), false).unwrap(), Attestation::None);
         assert_eq!(
-            check_attestation(Some("direct"), false).unwrap_err().error_code,
+            check_attestation(Some("None"), false).unwrap(),
+            Attestation::None
+        );
+        assert_eq!(
+            check_attestation(Some("direct"), false)
+                .unwrap_err()
+                .error_code,
             "attestation_not_supported_on_plan"
         );
-        assert_eq!(check_attestation(Some("direct"), true).unwrap(), Attestation::Direct);
         assert_eq!(
-            check_attestation(Some("enterprise"), true).unwrap_err().error_code,
+            check_attestation(Some("direct"), true).unwrap(),
+            Attestation::Direct
+        );
+        assert_eq!(
+            check_attestation(Some("enterprise"), true)
+                .unwrap_err()
+                .error_code,
             "invalid_attestation"
         );
     }

@@ -76,7 +76,13 @@ pub async fn begin(
             .alias_owners(app_id, &[alias_hash(app_id, &alias)])
             .await?;
         // An unknown alias still names someone: no credential will satisfy the sign-in.
-        Some(owners.into_iter().next().map(|(_, u)| u).unwrap_or_default())
+        Some(
+            owners
+                .into_iter()
+                .next()
+                .map(|(_, u)| u)
+                .unwrap_or_default(),
+        )
     } else {
         None
     };
@@ -105,8 +111,8 @@ pub async fn begin(
         purpose: purpose.name,
         ttl_seconds: purpose.time_to_live.num_seconds(),
     };
-    let expires_at = s.clock.now()
-        + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
+    let expires_at =
+        s.clock.now() + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
     let session = issue_token(
         s,
         app_id,

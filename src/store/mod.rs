@@ -142,6 +142,16 @@ pub struct AliasRecord {
     pub plaintext: Option<String>,
 }
 
+/// A user as `/users/list` shows them.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    pub user_id: String,
+    /// Plaintext of each alias; `None` for hashed ones.
+    pub aliases: Vec<Option<String>>,
+    pub credentials_count: i64,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
 /// What a successful sign-in changes on its credential.
 #[derive(Debug, Clone)]
 pub struct SignCountUpdate {
@@ -204,6 +214,21 @@ pub trait Store: Send + Sync + 'static {
     /// whether the row was updated.
     async fn advance_sign_count(&self, app_id: &str, update: &SignCountUpdate)
         -> StoreResult<bool>;
+
+    /// Replaces all of a user's aliases (an empty list removes them).
+    async fn replace_aliases(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        aliases: &[AliasRecord],
+    ) -> StoreResult<()>;
+    async fn list_aliases(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<AliasRecord>>;
+    /// Removes a credential; returns whether it existed.
+    async fn delete_credential(&self, app_id: &str, credential_id: &[u8]) -> StoreResult<bool>;
+    /// Removes a user's credentials and aliases in one transaction.
+    async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Users that have credentials or aliases, at most `limit`.
+    async fn list_users(&self, app_id: &str, limit: i64) -> StoreResult<Vec<UserSummary>>;
 
     /// The owners of those alias hashes that exist: (hash, user id).
     async fn alias_owners(

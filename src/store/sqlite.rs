@@ -15,7 +15,7 @@ use sqlx::{FromRow, SqlitePool};
 
 use super::{
     AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, Conflict, CredentialRecord, KeyKind,
-    SignCountUpdate, Store, StoreError, StoreResult, TokenKind, TokenRecord,
+    SignCountUpdate, Store, StoreError, StoreResult, TokenKind, TokenRecord, UserSummary,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -219,6 +219,36 @@ impl From<CredentialRow> for CredentialRecord {
 const CREDENTIAL_COLUMNS: &str = "app_id, credential_id, user_id, user_handle, public_key, \
     sign_count, attestation_fmt, aaguid, rp_id, origin, country, device, nickname, backup_state, \
     backup_eligible, discoverable, webauthn, created_at, last_used_at";
+
+/// Replaces a user's aliases inside `tx`. A hash held by another user is a conflict.
+async fn write_aliases(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    app_id: &str,
+    user_id: &str,
+    aliases: &[AliasRecord],
+) -> StoreResult<()> {
+    sqlx::query("delete from aliases where app_id = $1 and user_id = $2")
+        .bind(app_id)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(classify)?;
+    for alias in aliases {
+        sqlx::query(
+            "insert into aliases (app_id, alias_hash, user_id, plaintext, created_at) \
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(app_id)
+        .bind(&alias.hash)
+        .bind(user_id)
+        .bind(&alias.plaintext)
+        .bind(millis(Utc::now()))
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error(e, Conflict::Alias))?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -446,35 +476,99 @@ impl Store for SqliteStore {
         .await
         .map_err(|e| db_error(e, Conflict::Credential))?;
         if let Some(aliases) = aliases {
-            sqlx::query("delete from aliases where app_id = $1 and user_id = $2")
-                .bind(&c.app_id)
-                .bind(&c.user_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-            for alias in aliases {
-                sqlx::query(
-                    "insert into aliases (app_id, alias_hash, user_id, plaintext, created_at) \
-                     values ($1, $2, $3, $4, $5)",
-                )
-                .bind(&c.app_id)
-                .bind(&alias.hash)
-                .bind(&c.user_id)
-                .bind(&alias.plaintext)
-                .bind(millis(c.created_at))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error(e, Conflict::Alias))?;
-            }
+            write_aliases(&mut tx, &c.app_id, &c.user_id, aliases).await?;
         }
         tx.commit().await.map_err(classify)
     }
 
-    async fn advance_sign_count(
+    async fn replace_aliases(
         &self,
         app_id: &str,
-        u: &SignCountUpdate,
-    ) -> StoreResult<bool> {
+        user_id: &str,
+        aliases: &[AliasRecord],
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(classify)?;
+        write_aliases(&mut tx, app_id, user_id, aliases).await?;
+        tx.commit().await.map_err(classify)
+    }
+
+    async fn list_aliases(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<AliasRecord>> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "select alias_hash, plaintext from aliases where app_id = $1 and user_id = $2 \
+             order by created_at, alias_hash",
+        )
+        .bind(app_id)
+        .bind(user_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(classify)?;
+        Ok(rows
+            .into_iter()
+            .map(|(hash, plaintext)| AliasRecord { hash, plaintext })
+            .collect())
+    }
+
+    async fn delete_credential(&self, app_id: &str, credential_id: &[u8]) -> StoreResult<bool> {
+        sqlx::query("delete from credentials where app_id = $1 and credential_id = $2")
+            .bind(app_id)
+            .bind(credential_id)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(classify)
+    }
+
+    async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(classify)?;
+        for table in ["credentials", "aliases"] {
+            sqlx::query(&format!(
+                "delete from {table} where app_id = $1 and user_id = $2"
+            ))
+            .bind(app_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)
+    }
+
+    async fn list_users(&self, app_id: &str, limit: i64) -> StoreResult<Vec<UserSummary>> {
+        let users: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+            "select user_id, sum(credentials), max(last_used_at) from ( \
+               select user_id, 1 as credentials, last_used_at from credentials where app_id = $1 \
+               union all \
+               select user_id, 0, null from aliases where app_id = $1 \
+             ) group by user_id order by user_id limit $2",
+        )
+        .bind(app_id)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(classify)?;
+        let aliases: Vec<(String, Option<String>)> = sqlx::query_as(
+            "select user_id, plaintext from aliases where app_id = $1 order by created_at, alias_hash",
+        )
+        .bind(app_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(classify)?;
+        Ok(users
+            .into_iter()
+            .map(|(user_id, credentials_count, last_used)| UserSummary {
+                aliases: aliases
+                    .iter()
+                    .filter(|(u, _)| *u == user_id)
+                    .map(|(_, p)| p.clone())
+                    .collect(),
+                user_id,
+                credentials_count,
+                last_used_at: last_used.map(time),
+            })
+            .collect())
+    }
+
+    async fn advance_sign_count(&self, app_id: &str, u: &SignCountUpdate) -> StoreResult<bool> {
         let new_count = i64::from(u.new_count);
         sqlx::query(
             "update credentials set sign_count = $1, device = $2, country = $3, last_used_at = $4 \

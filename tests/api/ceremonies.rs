@@ -8,11 +8,16 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
 
-use crate::support::authenticator::{Tweaks, TestAuthenticator};
+use crate::support::authenticator::{TestAuthenticator, Tweaks};
 use crate::support::server::{TestApp, TestServer, ORIGIN, RP_ID};
 
 /// Registers `user_id` with the test authenticator; returns the verify token.
-pub async fn register(app: &TestApp<'_>, auth: &mut TestAuthenticator, user_id: &str, aliases: &[&str]) -> String {
+pub async fn register(
+    app: &TestApp<'_>,
+    auth: &mut TestAuthenticator,
+    user_id: &str,
+    aliases: &[&str],
+) -> String {
     let (options, session) = app
         .register_begin(&json!({"userId": user_id, "username": format!("{user_id}@example.com"), "aliases": aliases}))
         .await;
@@ -22,7 +27,12 @@ pub async fn register(app: &TestApp<'_>, auth: &mut TestAuthenticator, user_id: 
 }
 
 /// Signs in with `fields` (userId / alias / nothing); returns the verify token.
-pub async fn sign_in(app: &TestApp<'_>, auth: &mut TestAuthenticator, fields: &Value, tweaks: &Tweaks) -> String {
+pub async fn sign_in(
+    app: &TestApp<'_>,
+    auth: &mut TestAuthenticator,
+    fields: &Value,
+    tweaks: &Tweaks,
+) -> String {
     let (options, session) = app.signin_begin(fields).await;
     let assertion = auth.get_with(&options, ORIGIN, tweaks);
     let r = app.signin_complete(&session, &assertion).await;
@@ -59,9 +69,14 @@ async fn soft_passkey_registers_and_signs_in_by_user_id() {
         .await;
     let origin = Url::parse(ORIGIN).unwrap();
     let mut soft = SoftPasskey::new(true);
-    let ccr: CreationChallengeResponse = serde_json::from_value(json!({ "publicKey": options })).unwrap();
-    let credential = soft.do_registration(origin.clone(), ccr).expect("SoftPasskey registration");
-    let r = app.register_complete(&session, &serde_json::to_value(&credential).unwrap()).await;
+    let ccr: CreationChallengeResponse =
+        serde_json::from_value(json!({ "publicKey": options })).unwrap();
+    let credential = soft
+        .do_registration(origin.clone(), ccr)
+        .expect("SoftPasskey registration");
+    let r = app
+        .register_complete(&session, &serde_json::to_value(&credential).unwrap())
+        .await;
     let token = r.ok()["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("verify_"));
     let v = app.verify(&token).await;
@@ -73,9 +88,14 @@ async fn soft_passkey_registers_and_signs_in_by_user_id() {
     assert_eq!(options["allowCredentials"].as_array().unwrap().len(), 1);
     assert_eq!(options["rpId"], RP_ID);
     assert_eq!(options["timeout"], 60000);
-    let rcr: RequestChallengeResponse = serde_json::from_value(json!({ "publicKey": options })).unwrap();
-    let assertion = soft.do_authentication(origin, rcr).expect("SoftPasskey assertion");
-    let r = app.signin_complete(&session, &serde_json::to_value(&assertion).unwrap()).await;
+    let rcr: RequestChallengeResponse =
+        serde_json::from_value(json!({ "publicKey": options })).unwrap();
+    let assertion = soft
+        .do_authentication(origin, rcr)
+        .expect("SoftPasskey assertion");
+    let r = app
+        .signin_complete(&session, &serde_json::to_value(&assertion).unwrap())
+        .await;
     let token = r.ok()["token"].as_str().unwrap().to_owned();
     let v = app.verify(&token).await;
     assert_verified(v.ok(), "user-1", "passkey_signin", &credential.raw_id);
@@ -90,28 +110,67 @@ async fn sign_in_by_user_id_alias_and_discoverable() {
     let mut auth = TestAuthenticator::new();
     let token = register(&app, &mut auth, "user-7", &["alice@example.com"]).await;
     let cred_id = auth.credentials()[0].id.clone();
-    assert_verified(app.verify(&token).await.ok(), "user-7", "passkey_register", &cred_id);
+    assert_verified(
+        app.verify(&token).await.ok(),
+        "user-7",
+        "passkey_register",
+        &cred_id,
+    );
 
     let no_tweaks = Tweaks::default();
     let by_id = sign_in(&app, &mut auth, &json!({"userId": "user-7"}), &no_tweaks).await;
-    assert_verified(app.verify(&by_id).await.ok(), "user-7", "passkey_signin", &cred_id);
+    assert_verified(
+        app.verify(&by_id).await.ok(),
+        "user-7",
+        "passkey_signin",
+        &cred_id,
+    );
 
-    let (options, _) = app.signin_begin(&json!({"alias": "alice@example.com"})).await;
-    assert_eq!(options["allowCredentials"][0]["id"], crate::support::authenticator::b64url(&cred_id));
-    let by_alias = sign_in(&app, &mut auth, &json!({"alias": "alice@example.com"}), &no_tweaks).await;
-    assert_verified(app.verify(&by_alias).await.ok(), "user-7", "passkey_signin", &cred_id);
+    let (options, _) = app
+        .signin_begin(&json!({"alias": "alice@example.com"}))
+        .await;
+    assert_eq!(
+        options["allowCredentials"][0]["id"],
+        crate::support::authenticator::b64url(&cred_id)
+    );
+    let by_alias = sign_in(
+        &app,
+        &mut auth,
+        &json!({"alias": "alice@example.com"}),
+        &no_tweaks,
+    )
+    .await;
+    assert_verified(
+        app.verify(&by_alias).await.ok(),
+        "user-7",
+        "passkey_signin",
+        &cred_id,
+    );
 
     // Discoverable, as the JS client sends it: no userHandle; the server finds the user from
     // the credential id.
     let (options, _) = app.signin_begin(&json!({})).await;
     assert_eq!(options["allowCredentials"], json!([]));
-    let js = Tweaks { js_client_casing: true, ..Tweaks::default() };
+    let js = Tweaks {
+        js_client_casing: true,
+        ..Tweaks::default()
+    };
     let discoverable = sign_in(&app, &mut auth, &json!({}), &js).await;
-    assert_verified(app.verify(&discoverable).await.ok(), "user-7", "passkey_signin", &cred_id);
+    assert_verified(
+        app.verify(&discoverable).await.ok(),
+        "user-7",
+        "passkey_signin",
+        &cred_id,
+    );
 
     // And with the userHandle a platform authenticator returns.
     let with_handle = sign_in(&app, &mut auth, &json!({}), &no_tweaks).await;
-    assert_verified(app.verify(&with_handle).await.ok(), "user-7", "passkey_signin", &cred_id);
+    assert_verified(
+        app.verify(&with_handle).await.ok(),
+        "user-7",
+        "passkey_signin",
+        &cred_id,
+    );
 }
 
 #[tokio::test]
@@ -119,18 +178,29 @@ async fn js_client_casing_registers_and_purpose_is_carried() {
     let server = TestServer::start().await;
     let app = server.create_app("jsapp").await;
     let mut auth = TestAuthenticator::new();
-    let (options, session) = app.register_begin(&json!({"userId": "u1", "username": "bob"})).await;
+    let (options, session) = app
+        .register_begin(&json!({"userId": "u1", "username": "bob"}))
+        .await;
     // The shape the browser client relies on.
     assert_eq!(options["rp"], json!({"id": RP_ID, "name": RP_ID}));
-    assert_eq!(options["user"]["id"], crate::support::authenticator::b64url(b"u1"));
+    assert_eq!(
+        options["user"]["id"],
+        crate::support::authenticator::b64url(b"u1")
+    );
     assert_eq!(options["user"]["displayName"], "bob");
     assert_eq!(options["timeout"], 60000);
     assert_eq!(options["excludeCredentials"], json!([]));
     assert_eq!(options["authenticatorSelection"]["residentKey"], "required");
-    assert_eq!(options["authenticatorSelection"]["userVerification"], "preferred");
+    assert_eq!(
+        options["authenticatorSelection"]["userVerification"],
+        "preferred"
+    );
     assert_eq!(options["attestation"], "none");
     assert_eq!(options["extensions"], json!({"credProps": true}));
-    let js = Tweaks { js_client_casing: true, ..Tweaks::default() };
+    let js = Tweaks {
+        js_client_casing: true,
+        ..Tweaks::default()
+    };
     let credential = auth.create_with(&options, ORIGIN, &js);
     assert!(credential["response"].get("AttestationObject").is_some());
     let r = app
@@ -142,13 +212,27 @@ async fn js_client_casing_registers_and_purpose_is_carried() {
     assert!(r.ok()["token"].as_str().unwrap().starts_with("verify_"));
 
     // A second registration excludes the first credential.
-    let (options, _) = app.register_begin(&json!({"userId": "u1", "username": "bob"})).await;
+    let (options, _) = app
+        .register_begin(&json!({"userId": "u1", "username": "bob"}))
+        .await;
     assert_eq!(options["excludeCredentials"].as_array().unwrap().len(), 1);
 
-    let step_up = sign_in(&app, &mut auth, &json!({"userId": "u1", "purpose": "step-up"}), &js).await;
+    let step_up = sign_in(
+        &app,
+        &mut auth,
+        &json!({"userId": "u1", "purpose": "step-up"}),
+        &js,
+    )
+    .await;
     assert_eq!(app.verify(&step_up).await.ok()["purpose"], "step-up");
     // An explicit null purpose is "sign-in" (the original crashes on it).
-    let null_purpose = sign_in(&app, &mut auth, &json!({"userId": "u1", "purpose": null}), &js).await;
+    let null_purpose = sign_in(
+        &app,
+        &mut auth,
+        &json!({"userId": "u1", "purpose": null}),
+        &js,
+    )
+    .await;
     assert_eq!(app.verify(&null_purpose).await.ok()["purpose"], "sign-in");
 }
 
@@ -157,7 +241,10 @@ async fn generated_token_verifies_once() {
     let server = TestServer::start().await;
     let app = server.create_app("genapp").await;
     let r = app
-        .backend("/signin/generate-token", &json!({"userId": "u9", "timeToLive": "30"}))
+        .backend(
+            "/signin/generate-token",
+            &json!({"userId": "u9", "timeToLive": "30"}),
+        )
         .await;
     let token = r.ok()["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("verify_"));
@@ -167,7 +254,8 @@ async fn generated_token_verifies_once() {
     assert_eq!(body["userId"], "u9");
     assert_eq!(body["purpose"], "sign-in");
     let issued = chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).unwrap();
-    let expires = chrono::DateTime::parse_from_rfc3339(body["expiresAt"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(body["expiresAt"].as_str().unwrap()).unwrap();
     assert_eq!((expires - issued).num_seconds(), 30);
     app.verify(&token).await.problem(400, "invalid_token");
 }
@@ -177,7 +265,11 @@ async fn api_prefix_and_health() {
     let server = TestServer::start().await;
     let app = server.create_app("prefixapp").await;
     let r = server
-        .post("/api/register/token", &[("ApiSecret", &app.secret)], &json!({"userId": "u", "username": "n"}))
+        .post(
+            "/api/register/token",
+            &[("ApiSecret", &app.secret)],
+            &json!({"userId": "u", "username": "n"}),
+        )
         .await;
     assert!(r.ok()["token"].as_str().unwrap().starts_with("register_"));
 

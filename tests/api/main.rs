@@ -6,4 +6,5 @@ mod support;
 mod admin;
 mod ceremonies;
 mod negatives;
+mod users;
 mod wire;

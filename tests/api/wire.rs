@@ -23,33 +23,61 @@ async fn the_401_detail_table() {
         (vec![("ApiSecret", "")], "A valid 'ApiSecret' header is required."),
     ];
     for (headers, detail) in secret_cases {
-        let r = server.post("/register/token", &headers, &json!({"userId": "u", "username": "n"})).await;
+        let r = server
+            .post(
+                "/register/token",
+                &headers,
+                &json!({"userId": "u", "username": "n"}),
+            )
+            .await;
         let body = r.problem(401, "unauthorized");
-        assert_eq!(body["type"], "https://docs.passwordless.dev/guide/errors.html#ApiSecret");
+        assert_eq!(
+            body["type"],
+            "https://docs.passwordless.dev/guide/errors.html#ApiSecret"
+        );
         assert_eq!(body["title"], "A valid 'ApiSecret' header is required.");
         assert_eq!(body["detail"], detail, "headers {headers:?}");
         assert_eq!(r.header("www-authenticate"), Some("ApiSecret"));
         assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     }
     let key_cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (vec![("ApiKey", &app.secret)], "Your ApiKey header contained a ApiSecret instead of your 'ApiKey'."),
-        (vec![("ApiKey", "verify_x")], "A verify token was supplied instead of your 'ApiKey'."),
-        (vec![("ApiSecret", &app.secret)], "A 'ApiSecret' header was supplied when a 'ApiKey' header should have been supplied."),
+        (
+            vec![("ApiKey", &app.secret)],
+            "Your ApiKey header contained a ApiSecret instead of your 'ApiKey'.",
+        ),
+        (
+            vec![("ApiKey", "verify_x")],
+            "A verify token was supplied instead of your 'ApiKey'.",
+        ),
+        (
+            vec![("ApiSecret", &app.secret)],
+            "A 'ApiSecret' header was supplied when a 'ApiKey' header should have been supplied.",
+        ),
         (vec![], "A valid 'ApiKey' header is required."),
     ];
     for (headers, detail) in key_cases {
         let r = server.post("/signin/begin", &headers, &json!({})).await;
         let body = r.problem(401, "unauthorized");
-        assert_eq!(body["type"], "https://docs.passwordless.dev/guide/errors.html#ApiKey");
+        assert_eq!(
+            body["type"],
+            "https://docs.passwordless.dev/guide/errors.html#ApiKey"
+        );
         assert_eq!(body["detail"], detail);
     }
     // Management: no detail.
-    let r = server.get("/admin/apps/someapp/available", &[("ManagementKey", "wrong")]).await;
+    let r = server
+        .get(
+            "/admin/apps/someapp/available",
+            &[("ManagementKey", "wrong")],
+        )
+        .await;
     let body = r.problem(401, "unauthorized");
     assert_eq!(body["title"], "A valid 'ManagementKey' header is required.");
     assert!(body.get("detail").is_none());
     // Authentication comes before the body is read: a bad key with a bad body is still 401.
-    let r = server.post("/register/token", &[("ApiSecret", "x")], &json!([])).await;
+    let r = server
+        .post("/register/token", &[("ApiSecret", "x")], &json!([]))
+        .await;
     r.problem(401, "unauthorized");
 }
 
@@ -61,34 +89,59 @@ async fn cors_on_success_error_and_preflight() {
         .send(
             server
                 .http
-                .request(reqwest::Method::OPTIONS, format!("{}/register/begin", server.base))
+                .request(
+                    reqwest::Method::OPTIONS,
+                    format!("{}/register/begin", server.base),
+                )
                 .header("Origin", "http://localhost:3000")
                 .header("Access-Control-Request-Method", "POST")
-                .header("Access-Control-Request-Headers", "apikey,client-version,content-type"),
+                .header(
+                    "Access-Control-Request-Headers",
+                    "apikey,client-version,content-type",
+                ),
         )
         .await;
     assert_eq!(r.status, 204);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert_eq!(r.header("access-control-allow-methods"), Some("POST"));
-    assert_eq!(r.header("access-control-allow-headers"), Some("apikey,client-version,content-type"));
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("apikey,client-version,content-type")
+    );
 
     let ok = server
-        .post("/signin/begin", &[("ApiKey", &app.public_key), ("Origin", "http://x"), ("Client-Version", "js-1.1.0")], &json!({"Origin": ORIGIN, "RPID": RP_ID}))
+        .post(
+            "/signin/begin",
+            &[
+                ("ApiKey", &app.public_key),
+                ("Origin", "http://x"),
+                ("Client-Version", "js-1.1.0"),
+            ],
+            &json!({"Origin": ORIGIN, "RPID": RP_ID}),
+        )
         .await;
     assert_eq!(ok.status, 200);
-    let err = server.post("/signin/begin", &[("Origin", "http://x")], &json!({})).await;
+    let err = server
+        .post("/signin/begin", &[("Origin", "http://x")], &json!({}))
+        .await;
     assert_eq!(err.status, 401);
     let missing = server.get("/no/such/path", &[("Origin", "http://x")]).await;
     assert_eq!(missing.status, 404);
     for r in [&ok, &err, &missing] {
         assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-        assert_eq!(r.header("content-security-policy"), Some("default-src 'self';"));
+        assert_eq!(
+            r.header("content-security-policy"),
+            Some("default-src 'self';")
+        );
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
         assert!(r.header("server").is_none());
         assert!(r.header("x-request-id").is_some());
     }
-    assert_eq!(missing.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        missing.header("content-type"),
+        Some("application/problem+json")
+    );
 }
 
 #[tokio::test]
@@ -97,23 +150,76 @@ async fn bodies_that_are_not_json() {
     let app = server.create_app("bodyapp").await;
     let url = format!("{}/register/token", server.base);
     let with = |req: reqwest::RequestBuilder| req.header("ApiSecret", app.secret.clone());
-    let r = server.send(with(server.http.post(&url).header("content-type", "text/plain").body("{}"))).await;
+    let r = server
+        .send(with(
+            server
+                .http
+                .post(&url)
+                .header("content-type", "text/plain")
+                .body("{}"),
+        ))
+        .await;
     r.problem(415, "unsupported_media_type");
-    let r = server.send(with(server.http.post(&url).header("content-type", "application/json").body("{not json"))).await;
+    let r = server
+        .send(with(
+            server
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{not json"),
+        ))
+        .await;
     r.problem(400, "invalid_json");
-    let r = server.send(with(server.http.post(&url).header("content-type", "application/json"))).await;
+    let r = server
+        .send(with(
+            server
+                .http
+                .post(&url)
+                .header("content-type", "application/json"),
+        ))
+        .await;
     r.problem(400, "invalid_request");
-    let r = server.send(with(server.http.post(&url).header("content-type", "application/json").body(vec![0xff, 0xfe, 0x7b]))).await;
+    let r = server
+        .send(with(
+            server
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(vec![0xff, 0xfe, 0x7b]),
+        ))
+        .await;
     r.problem(400, "invalid_json");
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-    let r = server.send(with(server.http.post(&url).header("content-type", "application/json").body(deep))).await;
+    let r = server
+        .send(with(
+            server
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(deep),
+        ))
+        .await;
     r.problem(400, "invalid_json");
     let big = format!("{{\"userId\":\"{}\"}}", "a".repeat(2 * 1024 * 1024));
-    let r = server.send(with(server.http.post(&url).header("content-type", "application/json").body(big))).await;
+    let r = server
+        .send(with(
+            server
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(big),
+        ))
+        .await;
     r.problem(413, "payload_too_large");
     // A charset parameter is fine.
     let r = server
-        .send(with(server.http.post(&url).header("content-type", "application/json; charset=utf-8").body(r#"{"userId":"u","username":"n"}"#)))
+        .send(with(
+            server
+                .http
+                .post(&url)
+                .header("content-type", "application/json; charset=utf-8")
+                .body(r#"{"userId":"u","username":"n"}"#),
+        ))
         .await;
     r.ok();
     let r = server.send(server.http.get(&url)).await;
@@ -132,12 +238,26 @@ async fn keys_in_any_case_nulls_and_numbers() {
         )
         .await;
     let token = r.ok()["token"].as_str().unwrap().to_owned();
-    let r = app.browser("/register/begin", &json!({"TOKEN": token, "origin": ORIGIN, "rpId": RP_ID})).await;
+    let r = app
+        .browser(
+            "/register/begin",
+            &json!({"TOKEN": token, "origin": ORIGIN, "rpId": RP_ID}),
+        )
+        .await;
     let data = &r.ok()["data"];
-    assert_eq!(data["user"]["id"], crate::support::authenticator::b64url(b"123"));
+    assert_eq!(
+        data["user"]["id"],
+        crate::support::authenticator::b64url(b"123")
+    );
     assert_eq!(data["authenticatorSelection"]["residentKey"], "discouraged");
     // Routes are case-insensitive and ignore a trailing slash.
-    let r = server.post("/Register/Token/", &[("ApiSecret", &app.secret)], &json!({"userId": "u", "username": "n"})).await;
+    let r = server
+        .post(
+            "/Register/Token/",
+            &[("ApiSecret", &app.secret)],
+            &json!({"userId": "u", "username": "n"}),
+        )
+        .await;
     r.ok();
 }
 
@@ -145,40 +265,112 @@ async fn keys_in_any_case_nulls_and_numbers() {
 async fn register_token_validation() {
     let server = TestServer::start().await;
     let app = server.create_app("valapp").await;
-    let r = app.backend("/register/token", &json!({"username": "n"})).await;
+    let r = app
+        .backend("/register/token", &json!({"username": "n"}))
+        .await;
     let body = r.problem(400, "validation_error");
-    assert_eq!(body["type"], "https://tools.ietf.org/html/rfc9110#section-15.5.1");
+    assert_eq!(
+        body["type"],
+        "https://tools.ietf.org/html/rfc9110#section-15.5.1"
+    );
     assert_eq!(body["title"], "One or more validation errors occurred.");
-    assert_eq!(body["errors"], json!({"userId": ["The UserId field is required."]}));
-    let r = app.backend("/register/token", &json!({"userId": "", "username": ""})).await;
-    assert_eq!(r.problem(400, "validation_error")["errors"].as_object().unwrap().len(), 2);
+    assert_eq!(
+        body["errors"],
+        json!({"userId": ["The UserId field is required."]})
+    );
+    let r = app
+        .backend("/register/token", &json!({"userId": "", "username": ""}))
+        .await;
+    assert_eq!(
+        r.problem(400, "validation_error")["errors"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2
+    );
     let eleven: Vec<String> = (0..11).map(|i| format!("a{i}")).collect();
     for aliases in [json!(eleven), json!(["x".repeat(251)]), json!([""])] {
-        let r = app.backend("/register/token", &json!({"userId": "u", "username": "n", "aliases": aliases})).await;
+        let r = app
+            .backend(
+                "/register/token",
+                &json!({"userId": "u", "username": "n", "aliases": aliases}),
+            )
+            .await;
         assert!(r.problem(400, "validation_error")["errors"]["aliases"].is_array());
     }
-    let r = app.backend("/register/token", &json!({"userId": "u", "username": "n", "hints": ["laptop"]})).await;
+    let r = app
+        .backend(
+            "/register/token",
+            &json!({"userId": "u", "username": "n", "hints": ["laptop"]}),
+        )
+        .await;
     r.problem(400, "validation_error");
-    let r = app.backend("/register/token", &json!({"userId": "u", "username": "n", "expiresAt": "soon"})).await;
+    let r = app
+        .backend(
+            "/register/token",
+            &json!({"userId": "u", "username": "n", "expiresAt": "soon"}),
+        )
+        .await;
     r.problem(400, "validation_error");
     for a in ["enterprise", "other", "Direct"] {
-        let r = app.backend("/register/token", &json!({"userId": "u", "username": "n", "attestation": a})).await;
-        assert_eq!(r.problem(400, "invalid_attestation")["title"], "Attestation type not supported");
+        let r = app
+            .backend(
+                "/register/token",
+                &json!({"userId": "u", "username": "n", "attestation": a}),
+            )
+            .await;
+        assert_eq!(
+            r.problem(400, "invalid_attestation")["title"],
+            "Attestation type not supported"
+        );
     }
-    let r = app.backend("/register/token", &json!({"userId": "u", "username": "n", "attestation": "direct"})).await;
-    assert_eq!(r.problem(400, "attestation_not_supported_on_plan")["title"], "Attestation type not supported on your plan");
+    let r = app
+        .backend(
+            "/register/token",
+            &json!({"userId": "u", "username": "n", "attestation": "direct"}),
+        )
+        .await;
+    assert_eq!(
+        r.problem(400, "attestation_not_supported_on_plan")["title"],
+        "Attestation type not supported on your plan"
+    );
     for a in ["none", "", "None"] {
-        app.backend("/register/token", &json!({"userId": "u", "username": "n", "attestation": a})).await.ok();
+        app.backend(
+            "/register/token",
+            &json!({"userId": "u", "username": "n", "attestation": a}),
+        )
+        .await
+        .ok();
     }
     // An alias held by another user is a conflict.
     let mut auth = crate::support::authenticator::TestAuthenticator::new();
     crate::ceremonies::register(&app, &mut auth, "owner", &["taken@example.com"]).await;
-    let r = app.backend("/register/token", &json!({"userId": "thief", "username": "n", "aliases": ["taken@example.com"]})).await;
-    assert_eq!(r.problem(409, "alias_conflict")["title"], "Alias is already in use by another userid");
-    app.backend("/register/token", &json!({"userId": "owner", "username": "n", "aliases": ["taken@example.com"]})).await.ok();
+    let r = app
+        .backend(
+            "/register/token",
+            &json!({"userId": "thief", "username": "n", "aliases": ["taken@example.com"]}),
+        )
+        .await;
+    assert_eq!(
+        r.problem(409, "alias_conflict")["title"],
+        "Alias is already in use by another userid"
+    );
+    app.backend(
+        "/register/token",
+        &json!({"userId": "owner", "username": "n", "aliases": ["taken@example.com"]}),
+    )
+    .await
+    .ok();
     // Invalid policy strings are refused at begin, as in the original.
-    let token = app.register_token(&json!({"userId": "u", "username": "n", "userVerification": "sometimes"})).await;
-    let r = app.browser("/register/begin", &json!({"token": token, "Origin": ORIGIN, "RPID": RP_ID})).await;
+    let token = app
+        .register_token(&json!({"userId": "u", "username": "n", "userVerification": "sometimes"}))
+        .await;
+    let r = app
+        .browser(
+            "/register/begin",
+            &json!({"token": token, "Origin": ORIGIN, "RPID": RP_ID}),
+        )
+        .await;
     r.problem(400, "invalid_argument");
 }
 
@@ -186,10 +378,25 @@ async fn register_token_validation() {
 async fn generate_token_validation() {
     let server = TestServer::start().await;
     let app = server.create_app("genval").await;
-    for body in [json!({}), json!({"userId": "u", "timeToLive": 0}), json!({"userId": "u", "timeToLive": 604801})] {
-        app.backend("/signin/generate-token", &body).await.problem(400, "validation_error");
+    for body in [
+        json!({}),
+        json!({"userId": "u", "timeToLive": 0}),
+        json!({"userId": "u", "timeToLive": 604801}),
+    ] {
+        app.backend("/signin/generate-token", &body)
+            .await
+            .problem(400, "validation_error");
     }
-    app.backend("/signin/generate-token", &json!({"userId": "u", "timeToLive": "x"})).await.problem(400, "invalid_request");
-    app.backend("/signin/verify", &json!({})).await.problem(400, "missing_token");
-    app.backend("/signin/verify", &json!({"token": "verify_!!"})).await.problem(400, "invalid_token_format");
+    app.backend(
+        "/signin/generate-token",
+        &json!({"userId": "u", "timeToLive": "x"}),
+    )
+    .await
+    .problem(400, "invalid_request");
+    app.backend("/signin/verify", &json!({}))
+        .await
+        .problem(400, "missing_token");
+    app.backend("/signin/verify", &json!({"token": "verify_!!"}))
+        .await
+        .problem(400, "invalid_token_format");
 }

@@ -38,7 +38,11 @@ impl Resp {
     /// Asserts a problem document with this status and errorCode, and returns its body.
     #[track_caller]
     pub fn problem(&self, status: u16, error_code: &str) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         assert_eq!(
             self.header("content-type"),
             Some("application/problem+json"),
@@ -214,6 +218,7 @@ impl TestApp<'_> {
     }
 
     pub async fn verify(&self, token: &str) -> Resp {
-        self.backend("/signin/verify", &json!({ "token": token })).await
+        self.backend("/signin/verify", &json!({ "token": token }))
+            .await
     }
 }
