@@ -23,6 +23,9 @@ const PAGE = `<!doctype html>
   <script src="/passwordless.iife.js"></script>
 </body></html>`;
 
+// A WebAuthn call that needs no UI finishes in well under a second; this only guards hangs.
+const CALL_TIMEOUT_MS = 30_000;
+
 const CHROMIUM_ARGS = [
   '--no-sandbox', // we run as root in CI containers
   '--disable-gpu',
@@ -92,6 +95,11 @@ export async function startHarness({ apiUrl, verbose = false }) {
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => typeof window.Passwordless?.Client === 'function');
 
+    const reload = async () => {
+      await page.reload();
+      await page.waitForFunction(() => typeof window.Passwordless?.Client === 'function');
+    };
+
     const harness = {
       page,
       origin,
@@ -99,19 +107,18 @@ export async function startHarness({ apiUrl, verbose = false }) {
 
       /** Calls `new Passwordless.Client({apiKey, apiUrl})[method](...args)` in the page. */
       async client(apiKey, method, ...args) {
-        return page.evaluate(
-          async ({ apiKey, apiUrl, method, args }) => {
-            const client = new Passwordless.Client({ apiKey, apiUrl });
-            window.__lastClient = client; // lets a timed-out call be aborted
-            return client[method](...args);
-          },
+        const call = page.evaluate(
+          async ({ apiKey, apiUrl, method, args }) => new Passwordless.Client({ apiKey, apiUrl })[method](...args),
           { apiKey, apiUrl, method, args },
         );
-      },
-
-      /** Aborts whatever sign-in the last client still has pending. */
-      async abort() {
-        await page.evaluate(() => window.__lastClient?.abort()).catch(() => {});
+        try {
+          return await withTimeout(call, CALL_TIMEOUT_MS, `Passwordless.Client.${method}()`);
+        } catch (e) {
+          // Chromium allows one pending WebAuthn request per page: a stuck one would make
+          // every later call fail, so start over with a fresh page load.
+          if (/timed out/.test(e.message)) await reload();
+          throw e;
+        }
       },
 
       /** Credentials held by the current virtual authenticator (ids in standard base64). */
