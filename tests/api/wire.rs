@@ -400,3 +400,152 @@ async fn generate_token_validation() {
         .await
         .problem(400, "invalid_token_format");
 }
+
+#[tokio::test]
+async fn a_key_without_the_scope_is_forbidden() {
+    use passkeyd::store::{ApiKeyRecord, AppFeatures, AppRecord, KeyKind};
+    let server = TestServer::start().await;
+    let now = server.clock_now();
+    let key = "scoped:public:0123456789abcdef0123456789abcdef";
+    let app = AppRecord {
+        id: "scoped".into(),
+        admin_email: None,
+        created_at: now,
+        frozen: false,
+        features: AppFeatures {
+            event_logging_enabled: false,
+            event_logging_retention_days: 365,
+            magic_link_monthly_quota: 0,
+            max_users: None,
+            allow_attestation: false,
+            generate_token_enabled: true,
+            magic_links_enabled: true,
+        },
+    };
+    let record = ApiKeyRecord {
+        app_id: "scoped".into(),
+        key_id: "cdef".into(),
+        kind: KeyKind::Public,
+        value: key.into(),
+        scopes: vec!["register".into()],
+        locked: false,
+        created_at: now,
+    };
+    server
+        .state
+        .store
+        .insert_app(&app, &[record])
+        .await
+        .unwrap();
+    let r = server
+        .post(
+            "/signin/begin",
+            &[("ApiKey", key)],
+            &json!({"Origin": ORIGIN, "RPID": RP_ID}),
+        )
+        .await;
+    let body = r.problem(403, "forbidden");
+    assert_eq!(
+        body["title"],
+        "You are forbidden from accessing this resource."
+    );
+    assert_eq!(
+        body["type"],
+        "https://docs.passwordless.dev/guide/errors.html#forbidden"
+    );
+    assert_eq!(
+        body["detail"],
+        "You are unable to access this resource because you do not have the required permissions. Required scopes: login"
+    );
+    // The scope it has works.
+    let r = server
+        .post(
+            "/register/begin",
+            &[("ApiKey", key)],
+            &json!({"Origin": ORIGIN, "RPID": RP_ID}),
+        )
+        .await;
+    r.problem(400, "missing_token");
+}
+
+/// Garbage of every JSON type, sent to every endpoint with valid keys, never earns a 5xx.
+#[tokio::test]
+async fn garbage_never_earns_a_5xx() {
+    let server = TestServer::start().await;
+    let app = server.create_app("garbage").await;
+    let endpoints: [(&str, &str); 14] = [
+        ("/register/token", "ApiSecret"),
+        ("/register/begin", "ApiKey"),
+        ("/register/complete", "ApiKey"),
+        ("/signin/begin", "ApiKey"),
+        ("/signin/complete", "ApiKey"),
+        ("/signin/verify", "ApiSecret"),
+        ("/signin/generate-token", "ApiSecret"),
+        ("/alias", "ApiSecret"),
+        ("/credentials/list", "ApiSecret"),
+        ("/credentials/delete", "ApiSecret"),
+        ("/users/delete", "ApiSecret"),
+        ("/admin/apps/garbage2/create", "ManagementKey"),
+        ("/api/signin/begin", "ApiKey"),
+        ("/api/register/token", "ApiSecret"),
+    ];
+    let values = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(1e300),
+        json!("x"),
+        json!([]),
+        json!({}),
+        json!({"a": {"b": [1, {"c": null}]}}),
+        json!("register_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        json!("session_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        json!("verify_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        json!("\u{0000}\u{202e}☃"),
+    ];
+    let fields = [
+        "userId",
+        "username",
+        "token",
+        "session",
+        "response",
+        "origin",
+        "rpid",
+        "aliases",
+        "hints",
+        "expiresAt",
+        "timeToLive",
+        "purpose",
+        "alias",
+        "credentialId",
+        "nickname",
+        "discoverable",
+        "attestation",
+        "userVerification",
+    ];
+    for (path, header) in endpoints {
+        let key = match header {
+            "ApiKey" => app.public_key.as_str(),
+            "ApiSecret" => app.secret.as_str(),
+            _ => crate::support::server::MANAGEMENT_KEY,
+        };
+        for value in &values {
+            let mut bodies = vec![value.clone()];
+            for field in fields {
+                bodies.push(json!({ field: value, "Origin": ORIGIN, "RPID": RP_ID, "userId": "u", "username": "n" }));
+            }
+            bodies.push(json!({"Origin": value, "RPID": value, "response": {"id": value, "rawId": value, "response": {"clientDataJSON": value, "attestationObject": value, "authenticatorData": value, "signature": value, "userHandle": value}}, "session": value}));
+            for body in bodies {
+                let r = server.post(path, &[(header, key)], &body).await;
+                assert!(r.status < 500, "{path} {body}: {} {}", r.status, r.text);
+                if r.status >= 400 {
+                    assert_eq!(
+                        r.header("content-type"),
+                        Some("application/problem+json"),
+                        "{path} {body}"
+                    );
+                }
+            }
+        }
+    }
+}
