@@ -3,6 +3,9 @@
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
+# Networks that intercept TLS: their CA goes in docker/ca/ (see the README there).
+COPY docker/ca/ /tmp/extra-ca/
+RUN cat /tmp/extra-ca/*.crt >> /etc/ssl/certs/ca-certificates.crt 2>/dev/null || true
 # Dependencies first, from a stub crate, so that source edits do not rebuild them.
 COPY Cargo.toml Cargo.lock build.rs ./
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \

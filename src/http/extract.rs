@@ -18,6 +18,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CompatJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match read_json(req, state).await? {
+            Some(value) => decode(value).map(Self),
+            None => Err(ApiError::unreadable("A JSON request body is required.")),
+        }
+    }
+}
+
+/// Like [`CompatJson`], for endpoints whose body may be left out: no body means `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let has_body = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|len| len != "0");
+        if !has_body || !req.headers().contains_key(header::CONTENT_TYPE) {
+            return Ok(Self(T::default()));
+        }
+        match read_json(req, state).await? {
+            Some(value) => decode(value).map(Self),
+            None => Ok(Self(T::default())),
+        }
+    }
+}
+
+/// Reads a JSON body: `None` when it is empty.
+async fn read_json<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Value>, ApiError> {
+    {
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -42,16 +73,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CompatJson<T> {
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::unreadable("A JSON request body is required."));
+            return Ok(None);
         }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
                 format!("The request body is not valid JSON: {e}"),
             )
-        })?;
-        decode(value).map(Self)
+        })
     }
 }
 

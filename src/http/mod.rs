@@ -41,6 +41,7 @@ fn api_routes() -> Router<AppState> {
         .route("/users/list", get(users::list_users))
         .route("/users/count", get(users::count_users))
         .route("/users/delete", post(users::delete_user))
+        .route("/apps/features", post(users::set_features))
         .route("/admin/apps/{app_id}/create", post(admin::create_app))
         .route("/admin/apps/{app_id}/available", get(admin::app_available))
         .route("/health/http", get(health::http))

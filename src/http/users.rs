@@ -1,4 +1,4 @@
-//! Aliases, credentials and users (`ApiSecret`, any scope).
+//! Aliases, credentials, users and app features (`ApiSecret`, any scope).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,10 +8,10 @@ use super::auth::{AnySecret, AppKey};
 use super::extract::{CompatJson, CompatQuery};
 use super::wire::{
     AliasItem, CountResponse, CredentialItem, DeleteCredentialRequest, ListResponse,
-    SetAliasesRequest, UserIdRequest, UserItem,
+    SetAliasesRequest, SetFeaturesRequest, UserIdRequest, UserItem,
 };
 use crate::error::ApiResult;
-use crate::service::users;
+use crate::service::{apps, users};
 use crate::AppState;
 
 type Key = AppKey<AnySecret>;
@@ -49,8 +49,10 @@ pub async fn list_credentials_post(
     CompatJson(req): CompatJson<UserIdRequest>,
 ) -> ApiResult<Json<ListResponse<CredentialItem>>> {
     // The POST form reports a missing id as a validation problem, like the original.
-    let user_id = Some(req.user_id.unwrap_or_default());
-    let values = users::list_credentials(&s, &key.app_id, user_id).await?;
+    let mut v = crate::service::Validator::default();
+    let user_id = v.required("userId", "UserId", req.user_id.as_deref());
+    v.finish()?;
+    let values = users::list_credentials(&s, &key.app_id, Some(user_id)).await?;
     Ok(Json(ListResponse { values }))
 }
 
@@ -84,4 +86,13 @@ pub async fn delete_user(
 ) -> ApiResult<StatusCode> {
     users::delete_user(&s, &key.app_id, req.user_id).await?;
     Ok(StatusCode::OK)
+}
+
+pub async fn set_features(
+    State(s): State<AppState>,
+    key: Key,
+    CompatJson(req): CompatJson<SetFeaturesRequest>,
+) -> ApiResult<StatusCode> {
+    apps::set_features(&s, &key.app_id, req).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

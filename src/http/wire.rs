@@ -433,3 +433,25 @@ pub struct CountResponse {
     #[serde(rename = "count")]
     pub count: i64,
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SetFeaturesRequest {
+    #[serde(
+        rename = "eventloggingretentionperiod",
+        default,
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub event_logging_retention_period: Option<i64>,
+    #[serde(
+        rename = "enablemanuallygeneratedauthenticationtokens",
+        default,
+        deserialize_with = "lenient::opt_bool"
+    )]
+    pub enable_generated_tokens: Option<bool>,
+    #[serde(
+        rename = "enablemagiclinks",
+        default,
+        deserialize_with = "lenient::opt_bool"
+    )]
+    pub enable_magic_links: Option<bool>,
+}

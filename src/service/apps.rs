@@ -5,9 +5,11 @@ use std::collections::HashSet;
 use axum::http::StatusCode;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{CreateAppRequest, CreateAppResponse};
+use crate::http::wire::{CreateAppRequest, CreateAppResponse, SetFeaturesRequest};
 use crate::keys::{self, SCOPE_LOGIN, SCOPE_REGISTER, SCOPE_TOKEN_REGISTER, SCOPE_TOKEN_VERIFY};
-use crate::store::{ApiKeyRecord, AppFeatures, AppRecord, Conflict, KeyKind, StoreError};
+use crate::store::{
+    ApiKeyRecord, AppFeatures, AppRecord, Conflict, FeatureChange, KeyKind, StoreError,
+};
 use crate::Services;
 
 /// `^[a-z][a-z0-9]{2,61}$`, the original's route rule for new app ids.
@@ -116,6 +118,24 @@ pub async fn create(
         api_secret1: secret1,
         api_secret2: secret2,
     })
+}
+
+/// `POST /apps/features`: a partial update; absent fields keep their value.
+pub async fn set_features(s: &Services, app_id: &str, req: SetFeaturesRequest) -> ApiResult<()> {
+    if let Some(days) = req.event_logging_retention_period {
+        if !(0..=90).contains(&days) {
+            return Err(ApiError::validation(
+                "eventLoggingRetentionPeriod",
+                "The field EventLoggingRetentionPeriod must be between 0 and 90.",
+            ));
+        }
+    }
+    let change = FeatureChange {
+        event_logging_retention_days: req.event_logging_retention_period,
+        generate_token_enabled: req.enable_generated_tokens,
+        magic_links_enabled: req.enable_magic_links,
+    };
+    Ok(s.store.update_features(app_id, &change).await?)
 }
 
 #[cfg(test)]

@@ -43,6 +43,14 @@ pub struct AppFeatures {
     pub magic_links_enabled: bool,
 }
 
+/// A partial update of an app's features (`POST /apps/features`).
+#[derive(Debug, Clone, Default)]
+pub struct FeatureChange {
+    pub event_logging_retention_days: Option<i64>,
+    pub generate_token_enabled: Option<bool>,
+    pub magic_links_enabled: Option<bool>,
+}
+
 #[derive(Debug, Clone)]
 pub struct AppRecord {
     pub id: String,
@@ -172,6 +180,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_app(&self, app: &AppRecord, keys: &[ApiKeyRecord]) -> StoreResult<()>;
     async fn find_app(&self, app_id: &str) -> StoreResult<Option<AppRecord>>;
+    /// Changes the features that are `Some`, leaving the others as they are.
+    async fn update_features(&self, app_id: &str, change: &FeatureChange) -> StoreResult<()>;
     async fn find_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;

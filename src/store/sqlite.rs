@@ -14,8 +14,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqlitePool};
 
 use super::{
-    AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, Conflict, CredentialRecord, KeyKind,
-    SignCountUpdate, Store, StoreError, StoreResult, TokenKind, TokenRecord, UserSummary,
+    AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, Conflict, CredentialRecord, FeatureChange,
+    KeyKind, SignCountUpdate, Store, StoreError, StoreResult, TokenKind, TokenRecord, UserSummary,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -330,6 +330,24 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map(|r| r.map(Into::into))
+        .map_err(classify)
+    }
+
+    async fn update_features(&self, app_id: &str, change: &FeatureChange) -> StoreResult<()> {
+        sqlx::query(
+            "update apps set \
+             event_logging_retention_days = coalesce($2, event_logging_retention_days), \
+             generate_token_enabled = coalesce($3, generate_token_enabled), \
+             magic_links_enabled = coalesce($4, magic_links_enabled) \
+             where id = $1",
+        )
+        .bind(app_id)
+        .bind(change.event_logging_retention_days)
+        .bind(change.generate_token_enabled)
+        .bind(change.magic_links_enabled)
+        .execute(&self.writer)
+        .await
+        .map(|_| ())
         .map_err(classify)
     }
 

@@ -90,3 +90,44 @@ async fn create_app_returns_four_keys_once() {
         r.ok();
     }
 }
+
+#[tokio::test]
+async fn create_app_body_is_optional_but_checked() {
+    let server = TestServer::start().await;
+    let url = |id: &str| format!("{}/admin/apps/{id}/create", server.base);
+    let r = server
+        .send(
+            server
+                .http
+                .post(url("nobody"))
+                .header("ManagementKey", MANAGEMENT_KEY),
+        )
+        .await;
+    assert!(r.ok()["apiKey1"]
+        .as_str()
+        .unwrap()
+        .starts_with("nobody:public:"));
+    let r = server
+        .send(
+            server
+                .http
+                .post(url("badjson"))
+                .header("ManagementKey", MANAGEMENT_KEY)
+                .header("content-type", "application/json")
+                .body("{"),
+        )
+        .await;
+    r.problem(400, "invalid_json");
+    let big = format!("{{\"adminEmail\":\"{}\"}}", "a".repeat(2 * 1024 * 1024));
+    let r = server
+        .send(
+            server
+                .http
+                .post(url("bigbody"))
+                .header("ManagementKey", MANAGEMENT_KEY)
+                .header("content-type", "application/json")
+                .body(big),
+        )
+        .await;
+    r.problem(413, "payload_too_large");
+}

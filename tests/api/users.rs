@@ -143,7 +143,14 @@ async fn credentials_list_has_the_sdk_encodings() {
         .problem(400, "invalid_request");
     app.backend("/credentials/list", &json!({}))
         .await
-        .problem(400, "missing_userid");
+        .problem(400, "validation_error");
+    let r = server
+        .get("/credentials/list?userid=", &[("ApiSecret", &app.secret)])
+        .await;
+    assert_eq!(
+        r.problem(400, "missing_userid")["title"],
+        "userId must not be null or empty"
+    );
 }
 
 #[tokio::test]
@@ -293,4 +300,63 @@ async fn another_apps_secret_sees_and_changes_nothing() {
         &Default::default(),
     )
     .await;
+}
+
+#[tokio::test]
+async fn app_features_switch_generated_tokens() {
+    let server = TestServer::start().await;
+    let app = server.create_app("featapp").await;
+    // Unknown (obsolete) fields are ignored, as the Python SDK sends one.
+    let r = app
+        .backend(
+            "/apps/features",
+            &json!({"auditLoggingRetentionPeriod": 30}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = app
+        .backend(
+            "/apps/features",
+            &json!({"enableManuallyGeneratedAuthenticationTokens": false}),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let r = app
+        .backend("/signin/generate-token", &json!({"userId": "u"}))
+        .await;
+    assert_eq!(
+        r.problem(403, "generate_token_disabled")["title"],
+        "The 'POST /signin/generate-token' endpoint is disabled"
+    );
+    // A partial update leaves the other switches alone.
+    assert_eq!(
+        app.backend(
+            "/apps/features",
+            &json!({"eventLoggingRetentionPeriod": 30})
+        )
+        .await
+        .status,
+        204
+    );
+    app.backend("/signin/generate-token", &json!({"userId": "u"}))
+        .await
+        .problem(403, "generate_token_disabled");
+    assert_eq!(
+        app.backend(
+            "/apps/features",
+            &json!({"enableManuallyGeneratedAuthenticationTokens": true})
+        )
+        .await
+        .status,
+        204
+    );
+    app.backend("/signin/generate-token", &json!({"userId": "u"}))
+        .await
+        .ok();
+    app.backend(
+        "/apps/features",
+        &json!({"eventLoggingRetentionPeriod": 91}),
+    )
+    .await
+    .problem(400, "validation_error");
 }

@@ -11,8 +11,11 @@ set -euo pipefail
 COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$COMPAT_DIR/../.." && pwd)"
 
+PASSED=0
+FAILED=0
 log() { printf '[compat] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 2; }
+# A broken set-up is a failure too, so it still ends with the summary line.
+die() { log "error: $*"; echo "$PASSED passed, $((FAILED + 1)) failed"; exit 1; }
 
 # ---- prerequisites (apt only: the browser is Debian's, never a downloaded one) ----------
 apt_install() {
@@ -93,8 +96,6 @@ export PASSKEYD_URL="$BASE_URL" PASSKEYD_MANAGEMENT_KEY="$MANAGEMENT_KEY"
 
 # Runs one suite, echoing its output, and adds its "<label>: N passed, M failed" line to the
 # totals. A suite that dies without that line counts as one failure.
-PASSED=0
-FAILED=0
 run_suite() {
   local label="$1"; shift
   local out="$WORK/$label.out"

@@ -209,6 +209,7 @@ def main():
         bad = PasswordlessClientBuilder(
             PasswordlessOptions(f"{app_id}:secret:{'0' * 32}", BASE_URL)).build()
         p = raises_problem(lambda: bad.register_token(RegisterToken(user_id="u", username="u")), 401, "bad secret")
+        eq(p.type, f"{FALLBACK_TYPE}#ApiSecret", "type")
         ok("ApiSecret" in p.title, f"title: {p.title!r}")
 
     check("python: a bad secret raises PasswordlessError 401 with the server's problem details", bad_secret)
@@ -216,6 +217,7 @@ def main():
     def no_username():
         p = raises_problem(lambda: client.register_token(RegisterToken(user_id=f"u-{rand()}", username="")),
                            400, "empty username")
+        eq(p.type, "https://tools.ietf.org/html/rfc9110#section-15.5.1", "type (validation problem)")
         ok(p.errors and "username" in p.errors, f"errors has no 'username': {p.errors!r}")
 
     check("python: register_token with an empty username raises PasswordlessError 400 with errors.username",
