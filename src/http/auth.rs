@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 
 use crate::error::ApiError;
 use crate::keys;
-use crate::store::KeyKind;
+use crate::service::events::{self, Event, EventType};
+use crate::store::{AppRecord, KeyKind};
 use crate::AppState;
 
 /// What an endpoint requires: the kind of key and, for some, a scope.
@@ -43,6 +44,10 @@ requirement!(AnySecret, KeyKind::Secret, None);
 /// A request authenticated by an app's key that meets `R`.
 pub struct AppKey<R> {
     pub app_id: String,
+    /// The app as it was when the request arrived (features, state).
+    pub app: AppRecord,
+    /// The last four characters of the key used, for the event log.
+    pub key_id: String,
     _requirement: PhantomData<R>,
 }
 
@@ -130,18 +135,36 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
         let Some((app_id, key_id)) = keys::split(presented) else {
             return Err(fail());
         };
-        let Some(record) = state.store.find_api_key(app_id, key_id).await? else {
+        let found = state.store.find_api_key(app_id, key_id).await?;
+        let matched = found.filter(|(record, _)| {
+            record.kind == R::KIND
+                && match R::KIND {
+                    KeyKind::Public => keys::same(&record.value, presented),
+                    KeyKind::Secret => keys::same(
+                        &record.value,
+                        &keys::hash_secret(&state.instance_key, presented),
+                    ),
+                }
+        });
+        let Some((record, app)) = matched else {
+            // Note the attempt in the named app's log, if that app exists.
+            if let Some(app) = state.store.find_app(app_id).await? {
+                let kind = match R::KIND {
+                    KeyKind::Public => EventType::ApiAuthInvalidPublicKeyUsed,
+                    KeyKind::Secret => EventType::ApiAuthInvalidSecretKeyUsed,
+                };
+                key_event(state, &app, kind, key_id).await;
+            }
             return Err(fail());
         };
-        let matches = match R::KIND {
-            KeyKind::Public => keys::same(&record.value, presented),
-            KeyKind::Secret => keys::same(
-                &record.value,
-                &keys::hash_secret(&state.instance_key, presented),
-            ),
-        };
-        // A locked key is refused like an unknown one, as in the original.
-        if record.kind != R::KIND || !matches || record.locked {
+        // A locked key, or any key of a frozen app or one pending deletion, is refused like an
+        // unknown one, as in the original.
+        if record.locked || app.frozen || app.delete_at.is_some() {
+            let kind = match R::KIND {
+                KeyKind::Public => EventType::ApiAuthDisabledPublicKeyUsed,
+                KeyKind::Secret => EventType::ApiAuthDisabledSecretKeyUsed,
+            };
+            key_event(state, &app, kind, key_id).await;
             return Err(fail());
         }
         if let Some(scope) = R::SCOPE {
@@ -159,9 +182,28 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
         }
         Ok(Self {
             app_id: record.app_id,
+            app,
+            key_id: record.key_id,
             _requirement: PhantomData,
         })
     }
+}
+
+async fn key_event(state: &AppState, app: &AppRecord, kind: EventType, key_id: &str) {
+    let message = match kind {
+        EventType::ApiAuthDisabledPublicKeyUsed | EventType::ApiAuthDisabledSecretKeyUsed => {
+            "A locked API key, or a key of a frozen app, was used."
+        }
+        _ => "An invalid API key was used.",
+    };
+    let event = Event {
+        kind,
+        message: message.to_owned(),
+        performed_by: "Unknown",
+        subject: &app.id,
+        api_key_id: key_id,
+    };
+    events::record(state, app, event).await;
 }
 
 /// A request carrying the server's management key.

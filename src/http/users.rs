@@ -21,7 +21,7 @@ pub async fn set_aliases(
     key: Key,
     CompatJson(req): CompatJson<SetAliasesRequest>,
 ) -> ApiResult<StatusCode> {
-    users::set_aliases(&s, &key.app_id, req).await?;
+    users::set_aliases(&s, &key.app, req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -30,7 +30,7 @@ pub async fn list_aliases(
     key: Key,
     CompatQuery(q): CompatQuery<UserIdRequest>,
 ) -> ApiResult<Json<ListResponse<AliasItem>>> {
-    let values = users::list_aliases(&s, &key.app_id, q.user_id).await?;
+    let values = users::list_aliases(&s, &key.app, q.user_id).await?;
     Ok(Json(ListResponse { values }))
 }
 
@@ -39,7 +39,7 @@ pub async fn list_credentials_get(
     key: Key,
     CompatQuery(q): CompatQuery<UserIdRequest>,
 ) -> ApiResult<Json<ListResponse<CredentialItem>>> {
-    let values = users::list_credentials(&s, &key.app_id, q.user_id).await?;
+    let values = users::list_credentials(&s, &key.app, q.user_id).await?;
     Ok(Json(ListResponse { values }))
 }
 
@@ -52,7 +52,7 @@ pub async fn list_credentials_post(
     let mut v = crate::service::Validator::default();
     let user_id = v.required("userId", "UserId", req.user_id.as_deref());
     v.finish()?;
-    let values = users::list_credentials(&s, &key.app_id, Some(user_id)).await?;
+    let values = users::list_credentials(&s, &key.app, Some(user_id)).await?;
     Ok(Json(ListResponse { values }))
 }
 
@@ -61,7 +61,7 @@ pub async fn delete_credential(
     key: Key,
     CompatJson(req): CompatJson<DeleteCredentialRequest>,
 ) -> ApiResult<StatusCode> {
-    users::delete_credential(&s, &key.app_id, req).await?;
+    users::delete_credential(&s, &key.app, req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -69,12 +69,12 @@ pub async fn list_users(
     State(s): State<AppState>,
     key: Key,
 ) -> ApiResult<Json<ListResponse<UserItem>>> {
-    let values = users::list_users(&s, &key.app_id).await?;
+    let values = users::list_users(&s, &key.app).await?;
     Ok(Json(ListResponse { values }))
 }
 
 pub async fn count_users(State(s): State<AppState>, key: Key) -> ApiResult<Json<CountResponse>> {
-    let count = users::count_users(&s, &key.app_id).await?;
+    let count = users::count_users(&s, &key.app).await?;
     Ok(Json(CountResponse { count }))
 }
 
@@ -84,7 +84,7 @@ pub async fn delete_user(
     key: Key,
     CompatJson(req): CompatJson<UserIdRequest>,
 ) -> ApiResult<StatusCode> {
-    users::delete_user(&s, &key.app_id, req.user_id).await?;
+    users::delete_user(&s, &key.app, req.user_id).await?;
     Ok(StatusCode::OK)
 }
 
@@ -93,6 +93,6 @@ pub async fn set_features(
     key: Key,
     CompatJson(req): CompatJson<SetFeaturesRequest>,
 ) -> ApiResult<StatusCode> {
-    apps::set_features(&s, &key.app_id, req).await?;
+    apps::set_features(&s, &key.app, req).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -455,3 +455,45 @@ pub struct SetFeaturesRequest {
     )]
     pub enable_magic_links: Option<bool>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EventsQuery {
+    #[serde(rename = "pagenumber", default, deserialize_with = "lenient::opt_i64")]
+    pub page_number: Option<i64>,
+    #[serde(
+        rename = "numberofresults",
+        default,
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub number_of_results: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventsResponse {
+    #[serde(rename = "tenantId")]
+    pub tenant_id: String,
+    #[serde(rename = "events")]
+    pub events: Vec<EventItem>,
+    #[serde(rename = "totalEventCount")]
+    pub total_event_count: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventItem {
+    #[serde(rename = "performedAt")]
+    pub performed_at: String,
+    #[serde(rename = "message")]
+    pub message: String,
+    #[serde(rename = "performedBy")]
+    pub performed_by: String,
+    #[serde(rename = "tenantId")]
+    pub tenant_id: String,
+    #[serde(rename = "eventType")]
+    pub event_type: String,
+    #[serde(rename = "severity")]
+    pub severity: String,
+    #[serde(rename = "subject")]
+    pub subject: String,
+    #[serde(rename = "apiKeyId")]
+    pub api_key_id: String,
+}

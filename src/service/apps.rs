@@ -51,6 +51,7 @@ pub async fn create(
         admin_email: req.admin_email,
         created_at: now,
         frozen: false,
+        delete_at: None,
         features: AppFeatures {
             event_logging_enabled: req.event_logging_enabled.unwrap_or(false),
             event_logging_retention_days: req.event_logging_retention_period.unwrap_or(365),
@@ -121,7 +122,8 @@ pub async fn create(
 }
 
 /// `POST /apps/features`: a partial update; absent fields keep their value.
-pub async fn set_features(s: &Services, app_id: &str, req: SetFeaturesRequest) -> ApiResult<()> {
+pub async fn set_features(s: &Services, app: &AppRecord, req: SetFeaturesRequest) -> ApiResult<()> {
+    let app_id = app.id.as_str();
     if let Some(days) = req.event_logging_retention_period {
         if !(0..=90).contains(&days) {
             return Err(ApiError::validation(

@@ -2,6 +2,7 @@
 //! functions apply the contract's rules using the store, the clock and the ceremony module.
 
 pub mod apps;
+pub mod events;
 pub mod register;
 pub mod signin;
 pub mod users;

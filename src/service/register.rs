@@ -19,7 +19,7 @@ use crate::http::wire::{
     RegisterTokenRequest, TokenResponse, VerifiedUser,
 };
 use crate::service::users::alias_conflict;
-use crate::store::{AliasRecord, Conflict, CredentialRecord, StoreError, TokenKind};
+use crate::store::{AppRecord, AliasRecord, Conflict, CredentialRecord, StoreError, TokenKind};
 use crate::tokens;
 use crate::Services;
 
@@ -54,9 +54,10 @@ struct RegisterSession {
 
 pub async fn issue(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     req: RegisterTokenRequest,
 ) -> ApiResult<TokenResponse> {
+    let app_id = app.id.as_str();
     let now = s.clock.now();
     let mut v = Validator::default();
     let user_id = v.required("userId", "UserId", req.user_id.as_deref());
@@ -98,11 +99,6 @@ pub async fn issue(
         .filter(|t| t.timestamp() > 0)
         .unwrap_or(now + Duration::seconds(REGISTER_TOKEN_TTL));
 
-    let app = s
-        .store
-        .find_app(app_id)
-        .await?
-        .ok_or_else(tokens::unknown)?;
     if let Some(max_users) = app.features.max_users {
         if !s.store.user_has_credentials(app_id, &user_id).await?
             && s.store.count_users(app_id).await? >= max_users
@@ -151,9 +147,10 @@ pub async fn issue(
 
 pub async fn begin(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     req: RegisterBeginRequest,
 ) -> ApiResult<BeginResponse<CreationOptions>> {
+    let app_id = app.id.as_str();
     // Register tokens stay valid until they expire, so a user who cancels the browser prompt
     // can start again with the same token.
     let grant: RegisterGrant = redeem_token(
@@ -194,11 +191,6 @@ pub async fn begin(
             )))
         }
     };
-    let app = s
-        .store
-        .find_app(app_id)
-        .await?
-        .ok_or_else(tokens::unknown)?;
     let attestation = check_attestation(Some(&grant.attestation), app.features.allow_attestation)?;
     let hints: Vec<Hint> = grant.hints.iter().filter_map(|h| Hint::parse(h)).collect();
     let exclude = s
@@ -263,10 +255,11 @@ pub async fn begin(
 
 pub async fn complete(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     client: &ClientInfo,
     req: RegisterCompleteRequest,
 ) -> ApiResult<TokenResponse> {
+    let app_id = app.id.as_str();
     // Everything that can be checked without the session is checked first, so a malformed
     // request does not use up a valid session.
     let mut v = Validator::default();

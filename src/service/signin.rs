@@ -18,7 +18,7 @@ use crate::http::wire::{
     AssertionCredential, BeginResponse, GenerateTokenRequest, SigninBeginRequest,
     SigninCompleteRequest, TokenResponse, VerifiedUser, VerifyRequest,
 };
-use crate::store::{SignCountUpdate, TokenKind};
+use crate::store::{AppRecord, SignCountUpdate, TokenKind};
 use crate::tokens;
 use crate::Services;
 
@@ -61,9 +61,10 @@ struct SigninSession {
 
 pub async fn begin(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     req: SigninBeginRequest,
 ) -> ApiResult<BeginResponse<RequestOptions>> {
+    let app_id = app.id.as_str();
     require_origin(&req.caller)?;
     let rp_id = require_rp_id(&req.caller)?;
     let purpose = purpose(req.purpose.as_deref());
@@ -134,10 +135,11 @@ fn signin_error(message: impl Into<String>) -> ApiError {
 
 pub async fn complete(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     client: &ClientInfo,
     req: SigninCompleteRequest,
 ) -> ApiResult<TokenResponse> {
+    let app_id = app.id.as_str();
     let (origin_text, origin) = require_origin(&req.caller)?;
     let Some(credential) = req.response else {
         return Err(ApiError::validation(
@@ -243,7 +245,8 @@ pub async fn complete(
 }
 
 /// Verify tokens work once: the token is removed as it is read.
-pub async fn verify(s: &Services, app_id: &str, req: VerifyRequest) -> ApiResult<VerifiedUser> {
+pub async fn verify(s: &Services, app: &AppRecord, req: VerifyRequest) -> ApiResult<VerifiedUser> {
+    let app_id = app.id.as_str();
     redeem_token(
         s,
         app_id,
@@ -257,14 +260,10 @@ pub async fn verify(s: &Services, app_id: &str, req: VerifyRequest) -> ApiResult
 
 pub async fn generate_token(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     req: GenerateTokenRequest,
 ) -> ApiResult<TokenResponse> {
-    let app = s
-        .store
-        .find_app(app_id)
-        .await?
-        .ok_or_else(tokens::unknown)?;
+    let app_id = app.id.as_str();
     if !app.features.generate_token_enabled {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -12,7 +12,7 @@ use crate::http::wire::{
     AliasItem, CredentialDescriptorItem, CredentialItem, DeleteCredentialRequest,
     SetAliasesRequest, UserItem,
 };
-use crate::store::{AliasRecord, Conflict, StoreError};
+use crate::store::{AppRecord, AliasRecord, Conflict, StoreError};
 use crate::Services;
 
 /// The contract caps `/users/list` (no pagination) at about a thousand users.
@@ -20,7 +20,8 @@ const USER_LIST_LIMIT: i64 = 1000;
 const NIL_AAGUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Replaces all of the user's aliases with the given set; the user need not exist yet.
-pub async fn set_aliases(s: &Services, app_id: &str, req: SetAliasesRequest) -> ApiResult<()> {
+pub async fn set_aliases(s: &Services, app: &AppRecord, req: SetAliasesRequest) -> ApiResult<()> {
+    let app_id = app.id.as_str();
     let mut v = Validator::default();
     let user_id = v.required("userId", "UserId", req.user_id.as_deref());
     let Some(aliases) = req.aliases else {
@@ -66,9 +67,10 @@ fn require_user_id(user_id: Option<String>, empty_title: &'static str) -> ApiRes
 
 pub async fn list_aliases(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     user_id: Option<String>,
 ) -> ApiResult<Vec<AliasItem>> {
+    let app_id = app.id.as_str();
     let user_id = require_user_id(user_id, "UserId is empty")?;
     Ok(s.store
         .list_aliases(app_id, &user_id)
@@ -85,9 +87,10 @@ pub async fn list_aliases(
 
 pub async fn list_credentials(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     user_id: Option<String>,
 ) -> ApiResult<Vec<CredentialItem>> {
+    let app_id = app.id.as_str();
     let user_id = require_user_id(user_id, "userId must not be null or empty")?;
     Ok(s.store
         .list_credentials(app_id, &user_id)
@@ -121,9 +124,10 @@ pub async fn list_credentials(
 /// Deleting an unknown credential succeeds (the original answers 500).
 pub async fn delete_credential(
     s: &Services,
-    app_id: &str,
+    app: &AppRecord,
     req: DeleteCredentialRequest,
 ) -> ApiResult<()> {
+    let app_id = app.id.as_str();
     let id = req.credential_id.unwrap_or_default();
     if id.is_empty() {
         return Err(ApiError::bad_request(
@@ -138,7 +142,8 @@ pub async fn delete_credential(
     Ok(())
 }
 
-pub async fn list_users(s: &Services, app_id: &str) -> ApiResult<Vec<UserItem>> {
+pub async fn list_users(s: &Services, app: &AppRecord) -> ApiResult<Vec<UserItem>> {
+    let app_id = app.id.as_str();
     Ok(s.store
         .list_users(app_id, USER_LIST_LIMIT)
         .await?
@@ -153,11 +158,13 @@ pub async fn list_users(s: &Services, app_id: &str) -> ApiResult<Vec<UserItem>> 
         .collect())
 }
 
-pub async fn count_users(s: &Services, app_id: &str) -> ApiResult<i64> {
+pub async fn count_users(s: &Services, app: &AppRecord) -> ApiResult<i64> {
+    let app_id = app.id.as_str();
     Ok(s.store.count_users(app_id).await?)
 }
 
-pub async fn delete_user(s: &Services, app_id: &str, user_id: Option<String>) -> ApiResult<()> {
+pub async fn delete_user(s: &Services, app: &AppRecord, user_id: Option<String>) -> ApiResult<()> {
+    let app_id = app.id.as_str();
     let mut v = Validator::default();
     let user_id = v.required("userId", "UserId", user_id.as_deref());
     v.finish()?;

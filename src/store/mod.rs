@@ -28,6 +28,7 @@ pub enum Conflict {
     Credential,
     Alias,
     Token,
+    AuthConfig,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -58,6 +59,8 @@ pub struct AppRecord {
     pub created_at: DateTime<Utc>,
     pub frozen: bool,
     pub features: AppFeatures,
+    /// When the app is scheduled to be deleted.
+    pub delete_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +153,40 @@ pub struct AliasRecord {
     pub plaintext: Option<String>,
 }
 
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub id: String,
+    pub app_id: String,
+    pub performed_at: DateTime<Utc>,
+    pub event_type: String,
+    pub severity: String,
+    pub message: String,
+    pub performed_by: String,
+    pub subject: String,
+    pub api_key_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfigRecord {
+    pub app_id: String,
+    pub purpose: String,
+    pub user_verification: String,
+    pub ttl_seconds: i64,
+    pub hints: Vec<String>,
+    pub created_by: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub edited_by: Option<String>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthenticatorRecord {
+    pub aaguid: String,
+    pub is_allowed: bool,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A user as `/users/list` shows them.
 #[derive(Debug, Clone)]
 pub struct UserSummary {
@@ -182,7 +219,100 @@ pub trait Store: Send + Sync + 'static {
     async fn find_app(&self, app_id: &str) -> StoreResult<Option<AppRecord>>;
     /// Changes the features that are `Some`, leaving the others as they are.
     async fn update_features(&self, app_id: &str, change: &FeatureChange) -> StoreResult<()>;
-    async fn find_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// A key with its app, in one round trip: every authenticated request needs both.
+    async fn find_api_key(
+        &self,
+        app_id: &str,
+        key_id: &str,
+    ) -> StoreResult<Option<(ApiKeyRecord, AppRecord)>>;
+    async fn list_api_keys(&self, app_id: &str) -> StoreResult<Vec<ApiKeyRecord>>;
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    /// Returns whether the key exists.
+    async fn set_api_key_locked(
+        &self,
+        app_id: &str,
+        key_id: &str,
+        locked: bool,
+    ) -> StoreResult<bool>;
+    async fn delete_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<bool>;
+
+    async fn set_app_frozen(&self, app_id: &str, frozen: bool) -> StoreResult<bool>;
+    /// Replaces the management-controlled features (logging, retention, quota, max users,
+    /// attestation).
+    async fn replace_features(&self, app_id: &str, features: &AppFeatures) -> StoreResult<bool>;
+    /// Schedules (`Some`) or cancels (`None`) the deletion of an app.
+    async fn set_app_deletion(
+        &self,
+        app_id: &str,
+        delete_at: Option<DateTime<Utc>>,
+        deleted_by: Option<&str>,
+    ) -> StoreResult<bool>;
+    async fn delete_app(&self, app_id: &str) -> StoreResult<bool>;
+    async fn apps_pending_deletion(&self) -> StoreResult<Vec<String>>;
+    async fn count_credentials(&self, app_id: &str) -> StoreResult<i64>;
+
+    async fn insert_event(&self, event: &EventRecord) -> StoreResult<()>;
+    /// Newest first; returns the page and the total number of events.
+    async fn list_events(
+        &self,
+        app_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<EventRecord>, i64)>;
+    /// Deletes events older than each app's retention period.
+    async fn purge_events(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    async fn find_auth_config(
+        &self,
+        app_id: &str,
+        purpose: &str,
+    ) -> StoreResult<Option<AuthConfigRecord>>;
+    async fn list_auth_configs(&self, app_id: &str) -> StoreResult<Vec<AuthConfigRecord>>;
+    /// Fails with `Conflict::AuthConfig` when the purpose exists.
+    async fn insert_auth_config(&self, config: &AuthConfigRecord) -> StoreResult<()>;
+    /// Inserts or replaces.
+    async fn save_auth_config(&self, config: &AuthConfigRecord) -> StoreResult<()>;
+    async fn delete_auth_config(&self, app_id: &str, purpose: &str) -> StoreResult<bool>;
+
+    async fn list_authenticators(
+        &self,
+        app_id: &str,
+        allowed: bool,
+    ) -> StoreResult<Vec<AuthenticatorRecord>>;
+    /// Puts each AAGUID on the allow-list (`allowed`) or the block-list, moving it if needed.
+    async fn save_authenticators(
+        &self,
+        app_id: &str,
+        aaguids: &[String],
+        allowed: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn delete_authenticators(&self, app_id: &str, aaguids: &[String]) -> StoreResult<()>;
+    /// The list an AAGUID is on (`Some(true)` allowed, `Some(false)` blocked), and whether the
+    /// app has an allow-list at all.
+    async fn authenticator_policy(
+        &self,
+        app_id: &str,
+        aaguid: &str,
+    ) -> StoreResult<(Option<bool>, bool)>;
+
+    async fn count_emails_since(&self, app_id: &str, since: DateTime<Utc>) -> StoreResult<i64>;
+    async fn insert_email(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        email: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn purge_emails(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Notes that `user_id` signed in on `day` (days since the epoch), once per day.
+    async fn record_signin_day(&self, app_id: &str, user_id: &str, day: i64) -> StoreResult<()>;
+    /// Distinct (day, user) pairs with a sign-in in `from..=to`.
+    async fn signin_days(&self, app_id: &str, from: i64, to: i64)
+        -> StoreResult<Vec<(i64, String)>>;
+    /// Per credential: (user id, created at), for the registration reports.
+    async fn credential_creations(&self, app_id: &str) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
     /// Reads a token and leaves it in place (register tokens may start several ceremonies).

@@ -14,8 +14,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqlitePool};
 
 use super::{
-    AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, Conflict, CredentialRecord, FeatureChange,
-    KeyKind, SignCountUpdate, Store, StoreError, StoreResult, TokenKind, TokenRecord, UserSummary,
+    AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, AuthConfigRecord, AuthenticatorRecord,
+    Conflict, CredentialRecord, EventRecord, FeatureChange, KeyKind, SignCountUpdate, Store, StoreError, StoreResult, TokenKind, TokenRecord, UserSummary,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -91,7 +91,13 @@ struct AppRow {
     allow_attestation: bool,
     generate_token_enabled: bool,
     magic_links_enabled: bool,
+    delete_at: Option<i64>,
 }
+
+const APP_COLUMNS: &str = "apps.id, apps.admin_email, apps.created_at, apps.frozen, \
+    apps.event_logging_enabled, apps.event_logging_retention_days, apps.magic_link_monthly_quota, \
+    apps.max_users, apps.allow_attestation, apps.generate_token_enabled, apps.magic_links_enabled, \
+    apps.delete_at";
 
 impl From<AppRow> for AppRecord {
     fn from(r: AppRow) -> Self {
@@ -100,6 +106,7 @@ impl From<AppRow> for AppRecord {
             admin_email: r.admin_email,
             created_at: time(r.created_at),
             frozen: r.frozen,
+            delete_at: r.delete_at.map(time),
             features: AppFeatures {
                 event_logging_enabled: r.event_logging_enabled,
                 event_logging_retention_days: r.event_logging_retention_days,
@@ -145,6 +152,64 @@ impl From<ApiKeyRow> for ApiKeyRecord {
             created_at: time(r.created_at),
         }
     }
+}
+
+const KEY_COLUMNS: &str = "api_keys.app_id, api_keys.key_id, api_keys.kind, \
+    api_keys.key_value, api_keys.scopes, api_keys.locked, api_keys.created_at";
+
+const AUTH_CONFIG_COLUMNS: &str = "app_id, purpose, user_verification, ttl_seconds, hints, \
+    created_by, created_at, edited_by, edited_at, last_used_at";
+
+#[derive(FromRow)]
+struct AuthConfigRow {
+    app_id: String,
+    purpose: String,
+    user_verification: String,
+    ttl_seconds: i64,
+    hints: String,
+    created_by: String,
+    created_at: Option<i64>,
+    edited_by: Option<String>,
+    edited_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
+impl From<AuthConfigRow> for AuthConfigRecord {
+    fn from(r: AuthConfigRow) -> Self {
+        Self {
+            app_id: r.app_id,
+            purpose: r.purpose,
+            user_verification: r.user_verification,
+            ttl_seconds: r.ttl_seconds,
+            hints: r
+                .hints
+                .split(',')
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            created_by: r.created_by,
+            created_at: r.created_at.map(time),
+            edited_by: r.edited_by,
+            edited_at: r.edited_at.map(time),
+            last_used_at: r.last_used_at.map(time),
+        }
+    }
+}
+
+fn bind_auth_config<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    c: &'q AuthConfigRecord,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    q.bind(&c.app_id)
+        .bind(&c.purpose)
+        .bind(&c.user_verification)
+        .bind(c.ttl_seconds)
+        .bind(c.hints.join(","))
+        .bind(&c.created_by)
+        .bind(c.created_at.map(millis))
+        .bind(&c.edited_by)
+        .bind(c.edited_at.map(millis))
+        .bind(c.last_used_at.map(millis))
 }
 
 #[derive(FromRow)]
@@ -321,11 +386,7 @@ impl Store for SqliteStore {
     }
 
     async fn find_app(&self, app_id: &str) -> StoreResult<Option<AppRecord>> {
-        sqlx::query_as::<_, AppRow>(
-            "select id, admin_email, created_at, frozen, event_logging_enabled, \
-             event_logging_retention_days, magic_link_monthly_quota, max_users, allow_attestation, \
-             generate_token_enabled, magic_links_enabled from apps where id = $1",
-        )
+        sqlx::query_as::<_, AppRow>(&format!("select {APP_COLUMNS} from apps where id = $1"))
         .bind(app_id)
         .fetch_optional(&self.reader)
         .await
@@ -351,17 +412,477 @@ impl Store for SqliteStore {
         .map_err(classify)
     }
 
-    async fn find_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        sqlx::query_as::<_, ApiKeyRow>(
-            "select app_id, key_id, kind, key_value, scopes, locked, created_at \
-             from api_keys where app_id = $1 and key_id = $2",
-        )
+    async fn find_api_key(
+        &self,
+        app_id: &str,
+        key_id: &str,
+    ) -> StoreResult<Option<(ApiKeyRecord, AppRecord)>> {
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            key: ApiKeyRow,
+            #[sqlx(flatten)]
+            app: AppRow,
+        }
+        sqlx::query_as::<_, Row>(&format!(
+            "select {KEY_COLUMNS}, {APP_COLUMNS} from api_keys \
+             join apps on apps.id = api_keys.app_id \
+             where api_keys.app_id = $1 and api_keys.key_id = $2"
+        ))
         .bind(app_id)
         .bind(key_id)
         .fetch_optional(&self.reader)
         .await
+        .map(|r| r.map(|r| (r.key.into(), r.app.into())))
+        .map_err(classify)
+    }
+
+    async fn list_api_keys(&self, app_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
+        sqlx::query_as::<_, ApiKeyRow>(&format!(
+            "select {KEY_COLUMNS} from api_keys where app_id = $1 order by created_at, key_id"
+        ))
+        .bind(app_id)
+        .fetch_all(&self.reader)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
+        .map_err(classify)
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "insert into api_keys (app_id, key_id, kind, key_value, scopes, locked, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&key.app_id)
+        .bind(&key.key_id)
+        .bind(key.kind.as_str())
+        .bind(&key.value)
+        .bind(key.scopes.join(","))
+        .bind(key.locked)
+        .bind(millis(key.created_at))
+        .execute(&self.writer)
+        .await
+        .map(|_| ())
+        .map_err(|e| db_error(e, Conflict::ApiKey))
+    }
+
+    async fn set_api_key_locked(
+        &self,
+        app_id: &str,
+        key_id: &str,
+        locked: bool,
+    ) -> StoreResult<bool> {
+        sqlx::query("update api_keys set locked = $3 where app_id = $1 and key_id = $2")
+            .bind(app_id)
+            .bind(key_id)
+            .bind(locked)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(classify)
+    }
+
+    async fn delete_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<bool> {
+        sqlx::query("delete from api_keys where app_id = $1 and key_id = $2")
+            .bind(app_id)
+            .bind(key_id)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(classify)
+    }
+
+    async fn set_app_frozen(&self, app_id: &str, frozen: bool) -> StoreResult<bool> {
+        sqlx::query("update apps set frozen = $2 where id = $1")
+            .bind(app_id)
+            .bind(frozen)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(classify)
+    }
+
+    async fn replace_features(&self, app_id: &str, f: &AppFeatures) -> StoreResult<bool> {
+        sqlx::query(
+            "update apps set event_logging_enabled = $2, event_logging_retention_days = $3, \
+             magic_link_monthly_quota = $4, max_users = $5, allow_attestation = $6 where id = $1",
+        )
+        .bind(app_id)
+        .bind(f.event_logging_enabled)
+        .bind(f.event_logging_retention_days)
+        .bind(f.magic_link_monthly_quota)
+        .bind(f.max_users)
+        .bind(f.allow_attestation)
+        .execute(&self.writer)
+        .await
+        .map(|r| r.rows_affected() > 0)
+        .map_err(classify)
+    }
+
+    async fn set_app_deletion(
+        &self,
+        app_id: &str,
+        delete_at: Option<DateTime<Utc>>,
+        deleted_by: Option<&str>,
+    ) -> StoreResult<bool> {
+        sqlx::query("update apps set delete_at = $2, deleted_by = $3 where id = $1")
+            .bind(app_id)
+            .bind(delete_at.map(millis))
+            .bind(deleted_by)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(classify)
+    }
+
+    async fn delete_app(&self, app_id: &str) -> StoreResult<bool> {
+        // Every other table refers to apps with `on delete cascade`.
+        sqlx::query("delete from apps where id = $1")
+            .bind(app_id)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(classify)
+    }
+
+    async fn apps_pending_deletion(&self) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar("select id from apps where delete_at is not null order by id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(classify)
+    }
+
+    async fn count_credentials(&self, app_id: &str) -> StoreResult<i64> {
+        sqlx::query_scalar("select count(*) from credentials where app_id = $1")
+            .bind(app_id)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(classify)
+    }
+
+    async fn insert_event(&self, e: &EventRecord) -> StoreResult<()> {
+        sqlx::query(
+            "insert into events (id, app_id, performed_at, event_type, severity, message, \
+             performed_by, subject, api_key_id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&e.id)
+        .bind(&e.app_id)
+        .bind(millis(e.performed_at))
+        .bind(&e.event_type)
+        .bind(&e.severity)
+        .bind(&e.message)
+        .bind(&e.performed_by)
+        .bind(&e.subject)
+        .bind(&e.api_key_id)
+        .execute(&self.writer)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
+    async fn list_events(
+        &self,
+        app_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<EventRecord>, i64)> {
+        #[derive(FromRow)]
+        struct Row {
+            id: String,
+            app_id: String,
+            performed_at: i64,
+            event_type: String,
+            severity: String,
+            message: String,
+            performed_by: String,
+            subject: String,
+            api_key_id: String,
+        }
+        let rows = sqlx::query_as::<_, Row>(
+            "select id, app_id, performed_at, event_type, severity, message, performed_by, \
+             subject, api_key_id from events where app_id = $1 \
+             order by performed_at desc, id limit $2 offset $3",
+        )
+        .bind(app_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(classify)?;
+        let total = sqlx::query_scalar("select count(*) from events where app_id = $1")
+            .bind(app_id)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(classify)?;
+        let events = rows
+            .into_iter()
+            .map(|r| EventRecord {
+                id: r.id,
+                app_id: r.app_id,
+                performed_at: time(r.performed_at),
+                event_type: r.event_type,
+                severity: r.severity,
+                message: r.message,
+                performed_by: r.performed_by,
+                subject: r.subject,
+                api_key_id: r.api_key_id,
+            })
+            .collect();
+        Ok((events, total))
+    }
+
+    async fn purge_events(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        sqlx::query(
+            "delete from events where performed_at < $1 - 86400000 * \
+             (select event_logging_retention_days from apps where apps.id = events.app_id)",
+        )
+        .bind(millis(now))
+        .execute(&self.writer)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(classify)
+    }
+
+    async fn find_auth_config(
+        &self,
+        app_id: &str,
+        purpose: &str,
+    ) -> StoreResult<Option<AuthConfigRecord>> {
+        sqlx::query_as::<_, AuthConfigRow>(&format!(
+            "select {AUTH_CONFIG_COLUMNS} from auth_configs where app_id = $1 and purpose = $2"
+        ))
+        .bind(app_id)
+        .bind(purpose)
+        .fetch_optional(&self.reader)
+        .await
         .map(|r| r.map(Into::into))
         .map_err(classify)
+    }
+
+    async fn list_auth_configs(&self, app_id: &str) -> StoreResult<Vec<AuthConfigRecord>> {
+        sqlx::query_as::<_, AuthConfigRow>(&format!(
+            "select {AUTH_CONFIG_COLUMNS} from auth_configs where app_id = $1 order by purpose"
+        ))
+        .bind(app_id)
+        .fetch_all(&self.reader)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
+        .map_err(classify)
+    }
+
+    async fn insert_auth_config(&self, c: &AuthConfigRecord) -> StoreResult<()> {
+        bind_auth_config(
+            sqlx::query(&format!(
+                "insert into auth_configs ({AUTH_CONFIG_COLUMNS}) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            )),
+            c,
+        )
+        .execute(&self.writer)
+        .await
+        .map(|_| ())
+        .map_err(|e| db_error(e, Conflict::AuthConfig))
+    }
+
+    async fn save_auth_config(&self, c: &AuthConfigRecord) -> StoreResult<()> {
+        bind_auth_config(
+            sqlx::query(&format!(
+                "insert into auth_configs ({AUTH_CONFIG_COLUMNS}) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 on conflict (app_id, purpose) do update set \
+                 user_verification = excluded.user_verification, \
+                 ttl_seconds = excluded.ttl_seconds, hints = excluded.hints, \
+                 created_by = excluded.created_by, created_at = excluded.created_at, \
+                 edited_by = excluded.edited_by, edited_at = excluded.edited_at, \
+                 last_used_at = excluded.last_used_at"
+            )),
+            c,
+        )
+        .execute(&self.writer)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
+    async fn delete_auth_config(&self, app_id: &str, purpose: &str) -> StoreResult<bool> {
+        sqlx::query("delete from auth_configs where app_id = $1 and purpose = $2")
+            .bind(app_id)
+            .bind(purpose)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(classify)
+    }
+
+    async fn list_authenticators(
+        &self,
+        app_id: &str,
+        allowed: bool,
+    ) -> StoreResult<Vec<AuthenticatorRecord>> {
+        let rows: Vec<(String, bool, i64)> = sqlx::query_as(
+            "select aaguid, is_allowed, created_at from authenticators \
+             where app_id = $1 and is_allowed = $2 order by created_at, aaguid",
+        )
+        .bind(app_id)
+        .bind(allowed)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(classify)?;
+        Ok(rows
+            .into_iter()
+            .map(|(aaguid, is_allowed, created_at)| AuthenticatorRecord {
+                aaguid,
+                is_allowed,
+                created_at: time(created_at),
+            })
+            .collect())
+    }
+
+    async fn save_authenticators(
+        &self,
+        app_id: &str,
+        aaguids: &[String],
+        allowed: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(classify)?;
+        for aaguid in aaguids {
+            sqlx::query(
+                "insert into authenticators (app_id, aaguid, is_allowed, created_at) \
+                 values ($1, $2, $3, $4) \
+                 on conflict (app_id, aaguid) do update set is_allowed = excluded.is_allowed",
+            )
+            .bind(app_id)
+            .bind(aaguid)
+            .bind(allowed)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)
+    }
+
+    async fn delete_authenticators(&self, app_id: &str, aaguids: &[String]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(classify)?;
+        for aaguid in aaguids {
+            sqlx::query("delete from authenticators where app_id = $1 and aaguid = $2")
+                .bind(app_id)
+                .bind(aaguid)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)
+    }
+
+    async fn authenticator_policy(
+        &self,
+        app_id: &str,
+        aaguid: &str,
+    ) -> StoreResult<(Option<bool>, bool)> {
+        let entry: Option<bool> = sqlx::query_scalar(
+            "select is_allowed from authenticators where app_id = $1 and aaguid = $2",
+        )
+        .bind(app_id)
+        .bind(aaguid)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(classify)?;
+        let any_allowed: bool = sqlx::query_scalar(
+            "select exists (select 1 from authenticators where app_id = $1 and is_allowed)",
+        )
+        .bind(app_id)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(classify)?;
+        Ok((entry, any_allowed))
+    }
+
+    async fn count_emails_since(&self, app_id: &str, since: DateTime<Utc>) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "select count(*) from dispatched_emails where app_id = $1 and created_at >= $2",
+        )
+        .bind(app_id)
+        .bind(millis(since))
+        .fetch_one(&self.reader)
+        .await
+        .map_err(classify)
+    }
+
+    async fn insert_email(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        email: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "insert into dispatched_emails (id, app_id, user_id, email, created_at) \
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(app_id)
+        .bind(user_id)
+        .bind(email)
+        .bind(millis(at))
+        .execute(&self.writer)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
+    async fn purge_emails(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        sqlx::query("delete from dispatched_emails where created_at < $1")
+            .bind(millis(before))
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(classify)
+    }
+
+    async fn record_signin_day(&self, app_id: &str, user_id: &str, day: i64) -> StoreResult<()> {
+        sqlx::query(
+            "insert into signin_days (app_id, day, user_id) values ($1, $2, $3) \
+             on conflict do nothing",
+        )
+        .bind(app_id)
+        .bind(day)
+        .bind(user_id)
+        .execute(&self.writer)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
+    async fn signin_days(
+        &self,
+        app_id: &str,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        sqlx::query_as(
+            "select day, user_id from signin_days where app_id = $1 and day between $2 and $3",
+        )
+        .bind(app_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(classify)
+    }
+
+    async fn credential_creations(
+        &self,
+        app_id: &str,
+    ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("select user_id, created_at from credentials where app_id = $1")
+                .bind(app_id)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(classify)?;
+        Ok(rows.into_iter().map(|(u, t)| (u, time(t))).collect())
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {

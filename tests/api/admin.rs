@@ -60,7 +60,7 @@ async fn create_app_returns_four_keys_once() {
     // The secret is not stored in the clear.
     let secret = body["apiSecret1"].as_str().unwrap();
     let key_id = &secret[secret.len() - 4..];
-    let record = server
+    let (record, _) = server
         .state
         .store
         .find_api_key("newapp", key_id)

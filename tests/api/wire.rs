@@ -412,6 +412,7 @@ async fn a_key_without_the_scope_is_forbidden() {
         admin_email: None,
         created_at: now,
         frozen: false,
+        delete_at: None,
         features: AppFeatures {
             event_logging_enabled: false,
             event_logging_retention_days: 365,
