@@ -9,6 +9,8 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod mail;
+pub mod mds;
 pub mod service;
 pub mod store;
 pub mod tokens;

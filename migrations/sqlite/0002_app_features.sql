@@ -55,3 +55,5 @@ create table signin_days (
 );
 
 alter table apps add column deleted_by text;
+alter table api_keys add column last_locked_at integer;
+alter table api_keys add column last_unlocked_at integer;

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use crate::error::ApiError;
 use crate::keys;
 use crate::service::events::{self, Event, EventType};
+use crate::service::Tenant;
 use crate::store::{AppRecord, KeyKind};
 use crate::AppState;
 
@@ -43,11 +44,8 @@ requirement!(AnySecret, KeyKind::Secret, None);
 
 /// A request authenticated by an app's key that meets `R`.
 pub struct AppKey<R> {
-    pub app_id: String,
-    /// The app as it was when the request arrived (features, state).
-    pub app: AppRecord,
-    /// The last four characters of the key used, for the event log.
-    pub key_id: String,
+    /// The app as it was when the request arrived, and the key used.
+    pub tenant: Tenant,
     _requirement: PhantomData<R>,
 }
 
@@ -181,9 +179,10 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
             }
         }
         Ok(Self {
-            app_id: record.app_id,
-            app,
-            key_id: record.key_id,
+            tenant: Tenant {
+                app,
+                key_id: record.key_id,
+            },
             _requirement: PhantomData,
         })
     }

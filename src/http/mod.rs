@@ -9,11 +9,12 @@ mod admin;
 mod health;
 mod layers;
 mod register;
+mod settings;
 mod signin;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -41,9 +42,52 @@ fn api_routes() -> Router<AppState> {
         .route("/users/list", get(users::list_users))
         .route("/users/count", get(users::count_users))
         .route("/users/delete", post(users::delete_user))
-        .route("/apps/features", post(users::set_features))
+        .route("/apps/features", post(settings::set_features))
+        .route("/events", get(settings::list_events))
+        .route("/auth-configs/list", get(settings::list_auth_configs))
+        .route("/auth-configs/add", post(settings::add_auth_config))
+        .route("/auth-configs", post(settings::update_auth_config))
+        .route("/auth-configs/delete", post(settings::delete_auth_config))
         .route("/admin/apps/{app_id}/create", post(admin::create_app))
         .route("/admin/apps/{app_id}/available", get(admin::app_available))
+        .route("/admin/apps/{app_id}/api-keys", get(admin::list_keys))
+        .route(
+            "/admin/apps/{app_id}/public-keys",
+            post(admin::create_public_key),
+        )
+        .route(
+            "/admin/apps/{app_id}/secret-keys",
+            post(admin::create_secret_key),
+        )
+        .route(
+            "/admin/apps/{app_id}/api-keys/{key_id}/lock",
+            post(admin::lock_key),
+        )
+        .route(
+            "/admin/apps/{app_id}/api-keys/{key_id}/unlock",
+            post(admin::unlock_key),
+        )
+        .route(
+            "/admin/apps/{app_id}/api-keys/{key_id}",
+            delete(admin::delete_key),
+        )
+        .route("/admin/apps/{app_id}/freeze", post(admin::freeze))
+        .route("/admin/apps/{app_id}/unfreeze", post(admin::unfreeze))
+        .route(
+            "/admin/apps/{app_id}/features",
+            get(admin::get_features).post(admin::set_features),
+        )
+        .route(
+            "/admin/apps/{app_id}/can-delete-immediately",
+            get(admin::can_delete_immediately),
+        )
+        .route("/admin/apps/{app_id}/mark-delete", post(admin::mark_delete))
+        .route(
+            "/admin/apps/{app_id}/cancel-delete",
+            post(admin::cancel_delete),
+        )
+        .route("/admin/apps/{app_id}", delete(admin::delete_app))
+        .route("/apps/list-pending-deletion", get(admin::pending_deletion))
         .route("/health/http", get(health::http))
         .route("/health/storage", get(health::storage))
         .route("/health/version", get(health::version))

@@ -17,7 +17,7 @@ pub async fn token(
     key: AppKey<TokenRegister>,
     CompatJson(req): CompatJson<RegisterTokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    Ok(Json(register::issue(&s, &key.app, req).await?))
+    Ok(Json(register::issue(&s, &key.tenant, req).await?))
 }
 
 pub async fn begin(
@@ -25,7 +25,7 @@ pub async fn begin(
     key: AppKey<Register>,
     CompatJson(req): CompatJson<RegisterBeginRequest>,
 ) -> ApiResult<Json<BeginResponse<CreationOptions>>> {
-    Ok(Json(register::begin(&s, &key.app, req).await?))
+    Ok(Json(register::begin(&s, &key.tenant, req).await?))
 }
 
 pub async fn complete(
@@ -35,6 +35,6 @@ pub async fn complete(
     CompatJson(req): CompatJson<RegisterCompleteRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     Ok(Json(
-        register::complete(&s, &key.app, &client, req).await?,
+        register::complete(&s, &key.tenant, &client, req).await?,
     ))
 }

@@ -17,7 +17,7 @@ pub async fn begin(
     key: AppKey<Login>,
     CompatJson(req): CompatJson<SigninBeginRequest>,
 ) -> ApiResult<Json<BeginResponse<RequestOptions>>> {
-    Ok(Json(signin::begin(&s, &key.app, req).await?))
+    Ok(Json(signin::begin(&s, &key.tenant, req).await?))
 }
 
 pub async fn complete(
@@ -26,7 +26,7 @@ pub async fn complete(
     client: ClientInfo,
     CompatJson(req): CompatJson<SigninCompleteRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    Ok(Json(signin::complete(&s, &key.app, &client, req).await?))
+    Ok(Json(signin::complete(&s, &key.tenant, &client, req).await?))
 }
 
 pub async fn verify(
@@ -34,7 +34,7 @@ pub async fn verify(
     key: AppKey<TokenVerify>,
     CompatJson(req): CompatJson<VerifyRequest>,
 ) -> ApiResult<Json<VerifiedUser>> {
-    Ok(Json(signin::verify(&s, &key.app, req).await?))
+    Ok(Json(signin::verify(&s, &key.tenant, req).await?))
 }
 
 pub async fn generate_token(
@@ -42,5 +42,5 @@ pub async fn generate_token(
     key: AppKey<TokenVerify>,
     CompatJson(req): CompatJson<GenerateTokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    Ok(Json(signin::generate_token(&s, &key.app, req).await?))
+    Ok(Json(signin::generate_token(&s, &key.tenant, req).await?))
 }

@@ -1,4 +1,4 @@
-//! Aliases, credentials, users and app features (`ApiSecret`, any scope).
+//! Aliases, credentials and users (`ApiSecret`, any scope).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,10 +8,10 @@ use super::auth::{AnySecret, AppKey};
 use super::extract::{CompatJson, CompatQuery};
 use super::wire::{
     AliasItem, CountResponse, CredentialItem, DeleteCredentialRequest, ListResponse,
-    SetAliasesRequest, SetFeaturesRequest, UserIdRequest, UserItem,
+    SetAliasesRequest, UserIdRequest, UserItem,
 };
 use crate::error::ApiResult;
-use crate::service::{apps, users};
+use crate::service::users;
 use crate::AppState;
 
 type Key = AppKey<AnySecret>;
@@ -21,7 +21,7 @@ pub async fn set_aliases(
     key: Key,
     CompatJson(req): CompatJson<SetAliasesRequest>,
 ) -> ApiResult<StatusCode> {
-    users::set_aliases(&s, &key.app, req).await?;
+    users::set_aliases(&s, &key.tenant, req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -30,7 +30,7 @@ pub async fn list_aliases(
     key: Key,
     CompatQuery(q): CompatQuery<UserIdRequest>,
 ) -> ApiResult<Json<ListResponse<AliasItem>>> {
-    let values = users::list_aliases(&s, &key.app, q.user_id).await?;
+    let values = users::list_aliases(&s, &key.tenant, q.user_id).await?;
     Ok(Json(ListResponse { values }))
 }
 
@@ -39,7 +39,7 @@ pub async fn list_credentials_get(
     key: Key,
     CompatQuery(q): CompatQuery<UserIdRequest>,
 ) -> ApiResult<Json<ListResponse<CredentialItem>>> {
-    let values = users::list_credentials(&s, &key.app, q.user_id).await?;
+    let values = users::list_credentials(&s, &key.tenant, q.user_id).await?;
     Ok(Json(ListResponse { values }))
 }
 
@@ -52,7 +52,7 @@ pub async fn list_credentials_post(
     let mut v = crate::service::Validator::default();
     let user_id = v.required("userId", "UserId", req.user_id.as_deref());
     v.finish()?;
-    let values = users::list_credentials(&s, &key.app, Some(user_id)).await?;
+    let values = users::list_credentials(&s, &key.tenant, Some(user_id)).await?;
     Ok(Json(ListResponse { values }))
 }
 
@@ -61,7 +61,7 @@ pub async fn delete_credential(
     key: Key,
     CompatJson(req): CompatJson<DeleteCredentialRequest>,
 ) -> ApiResult<StatusCode> {
-    users::delete_credential(&s, &key.app, req).await?;
+    users::delete_credential(&s, &key.tenant, req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -69,12 +69,12 @@ pub async fn list_users(
     State(s): State<AppState>,
     key: Key,
 ) -> ApiResult<Json<ListResponse<UserItem>>> {
-    let values = users::list_users(&s, &key.app).await?;
+    let values = users::list_users(&s, &key.tenant).await?;
     Ok(Json(ListResponse { values }))
 }
 
 pub async fn count_users(State(s): State<AppState>, key: Key) -> ApiResult<Json<CountResponse>> {
-    let count = users::count_users(&s, &key.app).await?;
+    let count = users::count_users(&s, &key.tenant).await?;
     Ok(Json(CountResponse { count }))
 }
 
@@ -84,15 +84,6 @@ pub async fn delete_user(
     key: Key,
     CompatJson(req): CompatJson<UserIdRequest>,
 ) -> ApiResult<StatusCode> {
-    users::delete_user(&s, &key.app, req.user_id).await?;
+    users::delete_user(&s, &key.tenant, req.user_id).await?;
     Ok(StatusCode::OK)
-}
-
-pub async fn set_features(
-    State(s): State<AppState>,
-    key: Key,
-    CompatJson(req): CompatJson<SetFeaturesRequest>,
-) -> ApiResult<StatusCode> {
-    apps::set_features(&s, &key.app, req).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

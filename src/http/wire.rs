@@ -454,6 +454,12 @@ pub struct SetFeaturesRequest {
         deserialize_with = "lenient::opt_bool"
     )]
     pub enable_magic_links: Option<bool>,
+    #[serde(
+        rename = "performedby",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub performed_by: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -496,4 +502,181 @@ pub struct EventItem {
     pub subject: String,
     #[serde(rename = "apiKeyId")]
     pub api_key_id: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthConfigRequest {
+    #[serde(rename = "purpose", default, deserialize_with = "lenient::opt_string")]
+    pub purpose: Option<String>,
+    #[serde(
+        rename = "userverificationrequirement",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub user_verification: Option<String>,
+    /// A .NET TimeSpan (`[d.]hh:mm:ss[.fffffff]`) or a number of seconds.
+    #[serde(
+        rename = "timetolive",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub time_to_live: Option<String>,
+    #[serde(rename = "hints", default, deserialize_with = "lenient::opt_strings")]
+    pub hints: Option<Vec<String>>,
+    #[serde(
+        rename = "performedby",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub performed_by: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PurposeQuery {
+    #[serde(rename = "purpose", default, deserialize_with = "lenient::opt_string")]
+    pub purpose: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthConfigsResponse {
+    #[serde(rename = "configurations")]
+    pub configurations: Vec<AuthConfigItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthConfigItem {
+    #[serde(rename = "purpose")]
+    pub purpose: String,
+    #[serde(rename = "userVerificationRequirement")]
+    pub user_verification_requirement: String,
+    /// Seconds.
+    #[serde(rename = "timeToLive")]
+    pub time_to_live: i64,
+    /// Enum names joined by ", ", e.g. "SecurityKey, ClientDevice".
+    #[serde(rename = "hints")]
+    pub hints: String,
+    #[serde(rename = "createdBy")]
+    pub created_by: String,
+    #[serde(rename = "createdOn")]
+    pub created_on: Option<String>,
+    #[serde(rename = "editedBy")]
+    pub edited_by: Option<String>,
+    #[serde(rename = "editedOn")]
+    pub edited_on: Option<String>,
+    #[serde(rename = "lastUsedOn")]
+    pub last_used_on: Option<String>,
+}
+
+// ---- Management -------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CreateKeyRequest {
+    /// Integers, as the original's enums: public 0 = register, 1 = login; secret
+    /// 0 = token_register, 1 = token_verify. Scope names are accepted too.
+    #[serde(rename = "scopes", default, deserialize_with = "lenient::opt_strings")]
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreateKeyResponse {
+    #[serde(rename = "apiKey")]
+    pub api_key: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiKeyItem {
+    #[serde(rename = "id")]
+    pub id: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    /// The public key, or the secret masked but for its last four characters.
+    #[serde(rename = "apiKey")]
+    pub api_key: String,
+    /// 1 = public, 2 = secret.
+    #[serde(rename = "type")]
+    pub type_: u8,
+    #[serde(rename = "scopes")]
+    pub scopes: Vec<String>,
+    #[serde(rename = "isLocked")]
+    pub is_locked: bool,
+    #[serde(rename = "lastLockedAt")]
+    pub last_locked_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AppFeaturesResponse {
+    #[serde(rename = "eventLoggingIsEnabled")]
+    pub event_logging_is_enabled: bool,
+    #[serde(rename = "eventLoggingRetentionPeriod")]
+    pub event_logging_retention_period: i64,
+    #[serde(rename = "developerLoggingEndsAt")]
+    pub developer_logging_ends_at: Option<String>,
+    #[serde(rename = "maxUsers")]
+    pub max_users: Option<i64>,
+    #[serde(rename = "allowAttestation")]
+    pub allow_attestation: bool,
+    #[serde(rename = "isGenerateSignInTokenEndpointEnabled")]
+    pub is_generate_sign_in_token_endpoint_enabled: bool,
+    #[serde(rename = "isMagicLinksEnabled")]
+    pub is_magic_links_enabled: bool,
+    #[serde(rename = "magicLinkEmailMonthlyQuota")]
+    pub magic_link_email_monthly_quota: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ManageFeaturesRequest {
+    #[serde(
+        rename = "eventloggingisenabled",
+        default,
+        deserialize_with = "lenient::opt_bool"
+    )]
+    pub event_logging_enabled: Option<bool>,
+    #[serde(
+        rename = "eventloggingretentionperiod",
+        default,
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub event_logging_retention_period: Option<i64>,
+    #[serde(
+        rename = "magiclinkemailmonthlyquota",
+        default,
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub magic_link_monthly_quota: Option<i64>,
+    #[serde(rename = "maxusers", default, deserialize_with = "lenient::opt_i64")]
+    pub max_users: Option<i64>,
+    #[serde(
+        rename = "allowattestation",
+        default,
+        deserialize_with = "lenient::opt_bool"
+    )]
+    pub allow_attestation: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MarkDeleteRequest {
+    #[serde(
+        rename = "deletedby",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub deleted_by: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeletionResponse {
+    #[serde(rename = "message")]
+    pub message: String,
+    #[serde(rename = "isDeleted")]
+    pub is_deleted: bool,
+    #[serde(rename = "deleteAt")]
+    pub delete_at: Option<String>,
+    #[serde(rename = "adminEmails")]
+    pub admin_emails: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessageResponse {
+    #[serde(rename = "message")]
+    pub message: &'static str,
 }

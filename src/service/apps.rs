@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use crate::error::{ApiError, ApiResult};
 use crate::http::wire::{CreateAppRequest, CreateAppResponse, SetFeaturesRequest};
 use crate::keys::{self, SCOPE_LOGIN, SCOPE_REGISTER, SCOPE_TOKEN_REGISTER, SCOPE_TOKEN_VERIFY};
+use crate::service::events::{self, EventType};
+use crate::service::Tenant;
 use crate::store::{
     ApiKeyRecord, AppFeatures, AppRecord, Conflict, FeatureChange, KeyKind, StoreError,
 };
@@ -85,6 +87,7 @@ pub async fn create(
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         locked: false,
         created_at: now,
+        last_locked_at: None,
     };
     let records = [
         record(&public1, KeyKind::Public, [SCOPE_REGISTER, SCOPE_LOGIN]),
@@ -122,7 +125,8 @@ pub async fn create(
 }
 
 /// `POST /apps/features`: a partial update; absent fields keep their value.
-pub async fn set_features(s: &Services, app: &AppRecord, req: SetFeaturesRequest) -> ApiResult<()> {
+pub async fn set_features(s: &Services, tenant: &Tenant, req: SetFeaturesRequest) -> ApiResult<()> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     if let Some(days) = req.event_logging_retention_period {
         if !(0..=90).contains(&days) {
@@ -137,7 +141,34 @@ pub async fn set_features(s: &Services, app: &AppRecord, req: SetFeaturesRequest
         generate_token_enabled: req.enable_generated_tokens,
         magic_links_enabled: req.enable_magic_links,
     };
-    Ok(s.store.update_features(app_id, &change).await?)
+    s.store.update_features(app_id, &change).await?;
+    let performed_by = req.performed_by.as_deref().unwrap_or("Api");
+    let switches = [
+        (
+            change.generate_token_enabled,
+            EventType::AdminGenerateSignInTokenEndpointEnabled,
+            EventType::AdminGenerateSignInTokenEndpointDisabled,
+            "the sign-in token endpoint",
+        ),
+        (
+            change.magic_links_enabled,
+            EventType::AdminMagicLinksEnabled,
+            EventType::AdminMagicLinksDisabled,
+            "magic links",
+        ),
+    ];
+    for (value, on, off, what) in switches {
+        if let Some(enabled) = value {
+            let (kind, verb) = if enabled {
+                (on, "enabled")
+            } else {
+                (off, "disabled")
+            };
+            let message = format!("{performed_by} {verb} {what}.");
+            events::note(s, tenant, kind, performed_by, app_id, message).await;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -99,6 +99,25 @@ pub async fn record(s: &Services, app: &AppRecord, event: Event<'_>) {
     }
 }
 
+/// Records an event caused by a request authenticated with an app key.
+pub async fn note(
+    s: &Services,
+    tenant: &super::Tenant,
+    kind: EventType,
+    performed_by: &str,
+    subject: &str,
+    message: String,
+) {
+    let event = Event {
+        kind,
+        message,
+        performed_by,
+        subject,
+        api_key_id: &tenant.key_id,
+    };
+    record(s, &tenant.app, event).await;
+}
+
 pub async fn list(
     s: &Services,
     app: &AppRecord,

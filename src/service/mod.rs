@@ -1,8 +1,10 @@
 //! What the endpoints do. Handlers decode the request and call one function here; these
 //! functions apply the contract's rules using the store, the clock and the ceremony module.
 
+pub mod admin;
 pub mod apps;
 pub mod events;
+pub mod purposes;
 pub mod register;
 pub mod signin;
 pub mod users;
@@ -16,6 +18,13 @@ use sha2::{Digest, Sha256};
 use crate::ceremony::Origin;
 use crate::error::{ApiError, ApiResult};
 use crate::http::wire::Caller;
+
+/// The app a request acts for, and the key (its last four characters) it came with.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub app: crate::store::AppRecord,
+    pub key_id: String,
+}
 
 /// What passkeyd records about the device a ceremony came from.
 #[derive(Debug, Clone, Default)]

@@ -18,8 +18,10 @@ use crate::http::wire::{
     AttestationCredential, BeginResponse, RegisterBeginRequest, RegisterCompleteRequest,
     RegisterTokenRequest, TokenResponse, VerifiedUser,
 };
+use crate::service::events::{self, EventType};
 use crate::service::users::alias_conflict;
-use crate::store::{AppRecord, AliasRecord, Conflict, CredentialRecord, StoreError, TokenKind};
+use crate::service::Tenant;
+use crate::store::{AliasRecord, Conflict, CredentialRecord, StoreError, TokenKind};
 use crate::tokens;
 use crate::Services;
 
@@ -54,9 +56,10 @@ struct RegisterSession {
 
 pub async fn issue(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     req: RegisterTokenRequest,
 ) -> ApiResult<TokenResponse> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     let now = s.clock.now();
     let mut v = Validator::default();
@@ -119,6 +122,15 @@ pub async fn issue(
         return Err(alias_conflict());
     }
 
+    events::note(
+        s,
+        tenant,
+        EventType::ApiAuthUserRegistered,
+        &user_id,
+        app_id,
+        format!("Issued a register token for user {user_id}."),
+    )
+    .await;
     let grant = RegisterGrant {
         user_id,
         username,
@@ -147,9 +159,10 @@ pub async fn issue(
 
 pub async fn begin(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     req: RegisterBeginRequest,
 ) -> ApiResult<BeginResponse<CreationOptions>> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     // Register tokens stay valid until they expire, so a user who cancels the browser prompt
     // can start again with the same token.
@@ -230,6 +243,15 @@ pub async fn begin(
             })
             .collect()
     });
+    events::note(
+        s,
+        tenant,
+        EventType::ApiAuthPasskeyRegistrationBegan,
+        &grant.user_id,
+        app_id,
+        format!("Began a passkey registration for user {}.", grant.user_id),
+    )
+    .await;
     let session = RegisterSession {
         state,
         rp_id,
@@ -255,10 +277,11 @@ pub async fn begin(
 
 pub async fn complete(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     client: &ClientInfo,
     req: RegisterCompleteRequest,
 ) -> ApiResult<TokenResponse> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     // Everything that can be checked without the session is checked first, so a malformed
     // request does not use up a valid session.
@@ -335,6 +358,18 @@ pub async fn complete(
         Err(e) => return Err(e.into()),
     }
 
+    events::note(
+        s,
+        tenant,
+        EventType::ApiAuthPasskeyRegistrationCompleted,
+        &session.user_id,
+        app_id,
+        format!(
+            "Completed a passkey registration for user {}.",
+            session.user_id
+        ),
+    )
+    .await;
     let expires_at = now + Duration::seconds(VERIFY_TOKEN_TTL);
     let verified = VerifiedUser {
         user_id: session.user_id,

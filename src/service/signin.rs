@@ -12,41 +12,20 @@ use super::{
     alias_hash, format_time, issue_token, redeem_token, require_origin, require_rp_id, ClientInfo,
     Validator,
 };
-use crate::ceremony::{self, AssertionResponse, Hint, RequestOptions, UserVerification};
+use crate::ceremony::{self, AssertionResponse, RequestOptions};
 use crate::error::{ApiError, ApiResult};
 use crate::http::wire::{
     AssertionCredential, BeginResponse, GenerateTokenRequest, SigninBeginRequest,
     SigninCompleteRequest, TokenResponse, VerifiedUser, VerifyRequest,
 };
-use crate::store::{AppRecord, SignCountUpdate, TokenKind};
+use crate::service::events::{self, EventType};
+use crate::service::purposes;
+use crate::service::Tenant;
+use crate::store::{SignCountUpdate, TokenKind};
 use crate::tokens;
 use crate::Services;
 
-const DEFAULT_PURPOSE: &str = "sign-in";
 const MAX_TIME_TO_LIVE: i64 = 604_800;
-
-/// An authentication configuration ("purpose").
-struct Purpose {
-    name: String,
-    user_verification: UserVerification,
-    time_to_live: Duration,
-    hints: Vec<Hint>,
-}
-
-/// The presets `sign-in` and `step-up` always exist; an unknown purpose falls back to the
-/// `sign-in` defaults and is reported as `sign-in`, as in the original.
-fn purpose(name: Option<&str>) -> Purpose {
-    let name = match name.map(str::trim) {
-        Some("step-up") => "step-up",
-        _ => DEFAULT_PURPOSE,
-    };
-    Purpose {
-        name: name.to_owned(),
-        user_verification: UserVerification::Preferred,
-        time_to_live: Duration::seconds(120),
-        hints: Vec::new(),
-    }
-}
 
 /// The state of a sign-in between begin and complete.
 #[derive(Serialize, Deserialize)]
@@ -57,17 +36,20 @@ struct SigninSession {
     user_id: Option<String>,
     purpose: String,
     ttl_seconds: i64,
+    /// Whether completing should refresh the purpose's `lastUsedOn`.
+    touch_purpose: bool,
 }
 
 pub async fn begin(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     req: SigninBeginRequest,
 ) -> ApiResult<BeginResponse<RequestOptions>> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     require_origin(&req.caller)?;
     let rp_id = require_rp_id(&req.caller)?;
-    let purpose = purpose(req.purpose.as_deref());
+    let purpose = purposes::resolve(s, app_id, req.purpose.as_deref()).await?;
 
     let user_id = if let Some(user_id) = req.user_id.filter(|u| !u.is_empty()) {
         Some(user_id)
@@ -111,6 +93,7 @@ pub async fn begin(
         user_id,
         purpose: purpose.name,
         ttl_seconds: purpose.time_to_live.num_seconds(),
+        touch_purpose: purpose.needs_touch,
     };
     let expires_at =
         s.clock.now() + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
@@ -135,10 +118,11 @@ fn signin_error(message: impl Into<String>) -> ApiError {
 
 pub async fn complete(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     client: &ClientInfo,
     req: SigninCompleteRequest,
 ) -> ApiResult<TokenResponse> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     let (origin_text, origin) = require_origin(&req.caller)?;
     let Some(credential) = req.response else {
@@ -216,6 +200,18 @@ pub async fn complete(
         ));
     }
 
+    if session.touch_purpose {
+        purposes::touch(s, app_id, &session.purpose).await?;
+    }
+    events::note(
+        s,
+        tenant,
+        EventType::ApiUserSignInCompleted,
+        &stored.user_id,
+        app_id,
+        format!("User {} completed a sign-in.", stored.user_id),
+    )
+    .await;
     let expires_at = now + Duration::seconds(session.ttl_seconds);
     let verified = VerifiedUser {
         user_id: stored.user_id,
@@ -245,9 +241,10 @@ pub async fn complete(
 }
 
 /// Verify tokens work once: the token is removed as it is read.
-pub async fn verify(s: &Services, app: &AppRecord, req: VerifyRequest) -> ApiResult<VerifiedUser> {
+pub async fn verify(s: &Services, tenant: &Tenant, req: VerifyRequest) -> ApiResult<VerifiedUser> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
-    redeem_token(
+    let verified: VerifiedUser = redeem_token(
         s,
         app_id,
         TokenKind::Verify,
@@ -255,14 +252,25 @@ pub async fn verify(s: &Services, app: &AppRecord, req: VerifyRequest) -> ApiRes
         req.token.as_deref(),
         true,
     )
-    .await
+    .await?;
+    events::note(
+        s,
+        tenant,
+        EventType::ApiUserSignInVerified,
+        &verified.user_id,
+        app_id,
+        format!("User {} verified a sign-in token.", verified.user_id),
+    )
+    .await;
+    Ok(verified)
 }
 
 pub async fn generate_token(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     req: GenerateTokenRequest,
 ) -> ApiResult<TokenResponse> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     if !app.features.generate_token_enabled {
         return Err(ApiError::new(
@@ -282,6 +290,15 @@ pub async fn generate_token(
     }
     v.finish()?;
 
+    events::note(
+        s,
+        tenant,
+        EventType::ApiUserSigninTokenCreated,
+        &user_id,
+        app_id,
+        format!("Generated a sign-in token for user {user_id}."),
+    )
+    .await;
     let now = s.clock.now();
     let expires_at = now + Duration::seconds(ttl);
     let verified = VerifiedUser {
@@ -297,7 +314,7 @@ pub async fn generate_token(
         purpose: Some(
             req.purpose
                 .filter(|p| !p.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
+                .unwrap_or_else(|| purposes::SIGN_IN.to_owned()),
         ),
         expires_at: format_time(expires_at),
         token_id: uuid::Uuid::new_v4().to_string(),

@@ -12,7 +12,9 @@ use crate::http::wire::{
     AliasItem, CredentialDescriptorItem, CredentialItem, DeleteCredentialRequest,
     SetAliasesRequest, UserItem,
 };
-use crate::store::{AppRecord, AliasRecord, Conflict, StoreError};
+use crate::service::events::{self, EventType};
+use crate::service::Tenant;
+use crate::store::{AliasRecord, Conflict, StoreError};
 use crate::Services;
 
 /// The contract caps `/users/list` (no pagination) at about a thousand users.
@@ -20,7 +22,8 @@ const USER_LIST_LIMIT: i64 = 1000;
 const NIL_AAGUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Replaces all of the user's aliases with the given set; the user need not exist yet.
-pub async fn set_aliases(s: &Services, app: &AppRecord, req: SetAliasesRequest) -> ApiResult<()> {
+pub async fn set_aliases(s: &Services, tenant: &Tenant, req: SetAliasesRequest) -> ApiResult<()> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     let mut v = Validator::default();
     let user_id = v.required("userId", "UserId", req.user_id.as_deref());
@@ -41,9 +44,19 @@ pub async fn set_aliases(s: &Services, app: &AppRecord, req: SetAliasesRequest) 
         })
         .collect();
     match s.store.replace_aliases(app_id, &user_id, &records).await {
-        Err(StoreError::Conflict(Conflict::Alias)) => Err(alias_conflict()),
-        other => Ok(other?),
+        Err(StoreError::Conflict(Conflict::Alias)) => return Err(alias_conflict()),
+        other => other?,
     }
+    events::note(
+        s,
+        tenant,
+        EventType::ApiUserSetAliases,
+        &user_id,
+        &user_id,
+        format!("Set the aliases of user {user_id}."),
+    )
+    .await;
+    Ok(())
 }
 
 pub fn alias_conflict() -> ApiError {
@@ -67,9 +80,10 @@ fn require_user_id(user_id: Option<String>, empty_title: &'static str) -> ApiRes
 
 pub async fn list_aliases(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     user_id: Option<String>,
 ) -> ApiResult<Vec<AliasItem>> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     let user_id = require_user_id(user_id, "UserId is empty")?;
     Ok(s.store
@@ -87,9 +101,10 @@ pub async fn list_aliases(
 
 pub async fn list_credentials(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     user_id: Option<String>,
 ) -> ApiResult<Vec<CredentialItem>> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     let user_id = require_user_id(user_id, "userId must not be null or empty")?;
     Ok(s.store
@@ -124,9 +139,10 @@ pub async fn list_credentials(
 /// Deleting an unknown credential succeeds (the original answers 500).
 pub async fn delete_credential(
     s: &Services,
-    app: &AppRecord,
+    tenant: &Tenant,
     req: DeleteCredentialRequest,
 ) -> ApiResult<()> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     let id = req.credential_id.unwrap_or_default();
     if id.is_empty() {
@@ -138,11 +154,22 @@ pub async fn delete_credential(
     let bytes = URL_SAFE_NO_PAD
         .decode(id.trim_end_matches('='))
         .map_err(|_| ApiError::validation("credentialId", "The credentialId must be base64url."))?;
-    s.store.delete_credential(app_id, &bytes).await?;
+    if let Some(user_id) = s.store.delete_credential(app_id, &bytes).await? {
+        events::note(
+            s,
+            tenant,
+            EventType::ApiUserDeleteCredential,
+            "System",
+            &user_id,
+            format!("Deleted a credential of user {user_id}."),
+        )
+        .await;
+    }
     Ok(())
 }
 
-pub async fn list_users(s: &Services, app: &AppRecord) -> ApiResult<Vec<UserItem>> {
+pub async fn list_users(s: &Services, tenant: &Tenant) -> ApiResult<Vec<UserItem>> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     Ok(s.store
         .list_users(app_id, USER_LIST_LIMIT)
@@ -158,16 +185,27 @@ pub async fn list_users(s: &Services, app: &AppRecord) -> ApiResult<Vec<UserItem
         .collect())
 }
 
-pub async fn count_users(s: &Services, app: &AppRecord) -> ApiResult<i64> {
+pub async fn count_users(s: &Services, tenant: &Tenant) -> ApiResult<i64> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     Ok(s.store.count_users(app_id).await?)
 }
 
-pub async fn delete_user(s: &Services, app: &AppRecord, user_id: Option<String>) -> ApiResult<()> {
+pub async fn delete_user(s: &Services, tenant: &Tenant, user_id: Option<String>) -> ApiResult<()> {
+    let app = &tenant.app;
     let app_id = app.id.as_str();
     let mut v = Validator::default();
     let user_id = v.required("userId", "UserId", user_id.as_deref());
     v.finish()?;
     s.store.delete_user(app_id, &user_id).await?;
+    events::note(
+        s,
+        tenant,
+        EventType::ApiUserDeleted,
+        "System",
+        &user_id,
+        format!("Deleted user {user_id}."),
+    )
+    .await;
     Ok(())
 }

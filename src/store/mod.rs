@@ -90,6 +90,7 @@ pub struct ApiKeyRecord {
     pub scopes: Vec<String>,
     pub locked: bool,
     pub created_at: DateTime<Utc>,
+    pub last_locked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +234,7 @@ pub trait Store: Send + Sync + 'static {
         app_id: &str,
         key_id: &str,
         locked: bool,
+        at: DateTime<Utc>,
     ) -> StoreResult<bool>;
     async fn delete_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<bool>;
 
@@ -309,10 +311,15 @@ pub trait Store: Send + Sync + 'static {
     /// Notes that `user_id` signed in on `day` (days since the epoch), once per day.
     async fn record_signin_day(&self, app_id: &str, user_id: &str, day: i64) -> StoreResult<()>;
     /// Distinct (day, user) pairs with a sign-in in `from..=to`.
-    async fn signin_days(&self, app_id: &str, from: i64, to: i64)
-        -> StoreResult<Vec<(i64, String)>>;
+    async fn signin_days(
+        &self,
+        app_id: &str,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, String)>>;
     /// Per credential: (user id, created at), for the registration reports.
-    async fn credential_creations(&self, app_id: &str) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+    async fn credential_creations(&self, app_id: &str)
+        -> StoreResult<Vec<(String, DateTime<Utc>)>>;
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
     /// Reads a token and leaves it in place (register tokens may start several ceremonies).
@@ -363,8 +370,12 @@ pub trait Store: Send + Sync + 'static {
         aliases: &[AliasRecord],
     ) -> StoreResult<()>;
     async fn list_aliases(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<AliasRecord>>;
-    /// Removes a credential; returns whether it existed.
-    async fn delete_credential(&self, app_id: &str, credential_id: &[u8]) -> StoreResult<bool>;
+    /// Removes a credential; returns its user when it existed.
+    async fn delete_credential(
+        &self,
+        app_id: &str,
+        credential_id: &[u8],
+    ) -> StoreResult<Option<String>>;
     /// Removes a user's credentials and aliases in one transaction.
     async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<()>;
     /// Users that have credentials or aliases, at most `limit`.

@@ -15,7 +15,8 @@ use sqlx::{FromRow, SqlitePool};
 
 use super::{
     AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, AuthConfigRecord, AuthenticatorRecord,
-    Conflict, CredentialRecord, EventRecord, FeatureChange, KeyKind, SignCountUpdate, Store, StoreError, StoreResult, TokenKind, TokenRecord, UserSummary,
+    Conflict, CredentialRecord, EventRecord, FeatureChange, KeyKind, SignCountUpdate, Store,
+    StoreError, StoreResult, TokenKind, TokenRecord, UserSummary,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -129,6 +130,7 @@ struct ApiKeyRow {
     scopes: String,
     locked: bool,
     created_at: i64,
+    last_locked_at: Option<i64>,
 }
 
 impl From<ApiKeyRow> for ApiKeyRecord {
@@ -150,12 +152,14 @@ impl From<ApiKeyRow> for ApiKeyRecord {
                 .collect(),
             locked: r.locked,
             created_at: time(r.created_at),
+            last_locked_at: r.last_locked_at.map(time),
         }
     }
 }
 
 const KEY_COLUMNS: &str = "api_keys.app_id, api_keys.key_id, api_keys.kind, \
-    api_keys.key_value, api_keys.scopes, api_keys.locked, api_keys.created_at";
+    api_keys.key_value, api_keys.scopes, api_keys.locked, api_keys.created_at, \
+    api_keys.last_locked_at";
 
 const AUTH_CONFIG_COLUMNS: &str = "app_id, purpose, user_verification, ttl_seconds, hints, \
     created_by, created_at, edited_by, edited_at, last_used_at";
@@ -387,11 +391,11 @@ impl Store for SqliteStore {
 
     async fn find_app(&self, app_id: &str) -> StoreResult<Option<AppRecord>> {
         sqlx::query_as::<_, AppRow>(&format!("select {APP_COLUMNS} from apps where id = $1"))
-        .bind(app_id)
-        .fetch_optional(&self.reader)
-        .await
-        .map(|r| r.map(Into::into))
-        .map_err(classify)
+            .bind(app_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map(|r| r.map(Into::into))
+            .map_err(classify)
     }
 
     async fn update_features(&self, app_id: &str, change: &FeatureChange) -> StoreResult<()> {
@@ -471,15 +475,24 @@ impl Store for SqliteStore {
         app_id: &str,
         key_id: &str,
         locked: bool,
+        at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        sqlx::query("update api_keys set locked = $3 where app_id = $1 and key_id = $2")
-            .bind(app_id)
-            .bind(key_id)
-            .bind(locked)
-            .execute(&self.writer)
-            .await
-            .map(|r| r.rows_affected() > 0)
-            .map_err(classify)
+        let column = if locked {
+            "last_locked_at"
+        } else {
+            "last_unlocked_at"
+        };
+        sqlx::query(&format!(
+            "update api_keys set locked = $3, {column} = $4 where app_id = $1 and key_id = $2"
+        ))
+        .bind(app_id)
+        .bind(key_id)
+        .bind(locked)
+        .bind(millis(at))
+        .execute(&self.writer)
+        .await
+        .map(|r| r.rows_affected() > 0)
+        .map_err(classify)
     }
 
     async fn delete_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<bool> {
@@ -1047,14 +1060,19 @@ impl Store for SqliteStore {
             .collect())
     }
 
-    async fn delete_credential(&self, app_id: &str, credential_id: &[u8]) -> StoreResult<bool> {
-        sqlx::query("delete from credentials where app_id = $1 and credential_id = $2")
-            .bind(app_id)
-            .bind(credential_id)
-            .execute(&self.writer)
-            .await
-            .map(|r| r.rows_affected() > 0)
-            .map_err(classify)
+    async fn delete_credential(
+        &self,
+        app_id: &str,
+        credential_id: &[u8],
+    ) -> StoreResult<Option<String>> {
+        sqlx::query_scalar(
+            "delete from credentials where app_id = $1 and credential_id = $2 returning user_id",
+        )
+        .bind(app_id)
+        .bind(credential_id)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(classify)
     }
 
     async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<()> {

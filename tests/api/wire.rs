@@ -431,6 +431,7 @@ async fn a_key_without_the_scope_is_forbidden() {
         scopes: vec!["register".into()],
         locked: false,
         created_at: now,
+        last_locked_at: None,
     };
     server
         .state

@@ -1,2 +1,4 @@
 pub mod authenticator;
+pub mod mds;
 pub mod server;
+pub mod smtp;
