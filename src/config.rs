@@ -40,12 +40,31 @@ pub enum DatabaseConfig {
     Sqlite { path: PathBuf },
 }
 
+/// Where magic-link e-mails go.
+#[derive(Debug, Clone)]
+pub enum MailConfig {
+    Smtp {
+        url: Secret,
+    },
+    File {
+        path: PathBuf,
+    },
+    /// Development default: the message is written to the log.
+    Log,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub database: DatabaseConfig,
     pub management_key: Option<Secret>,
     pub log_format: LogFormat,
+    pub mail: MailConfig,
+    pub mail_from: String,
+    /// Apps younger than this may send magic links only to their admin address.
+    pub magic_link_new_app_hours: i64,
+    /// A FIDO MDS3 blob to check authenticators against.
+    pub mds_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,11 +117,43 @@ impl Config {
             }
         };
 
+        let mail = match (get("PASSKEYD_SMTP_URL"), get("PASSKEYD_MAIL_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "PASSKEYD_MAIL_FILE",
+                    "set either PASSKEYD_SMTP_URL or PASSKEYD_MAIL_FILE, not both",
+                ))
+            }
+            (Some(url), None) => MailConfig::Smtp {
+                url: Secret::new(url),
+            },
+            (None, Some(path)) => MailConfig::File {
+                path: PathBuf::from(path),
+            },
+            (None, None) => MailConfig::Log,
+        };
+        let mail_from =
+            get("PASSKEYD_MAIL_FROM").unwrap_or_else(|| "passkeyd@localhost".to_owned());
+        let magic_link_new_app_hours = match get("PASSKEYD_MAGIC_LINK_NEW_APP_HOURS") {
+            None => 24,
+            Some(v) => v.trim().parse().ok().filter(|h| *h >= 0).ok_or_else(|| {
+                bad(
+                    "PASSKEYD_MAGIC_LINK_NEW_APP_HOURS",
+                    format!("'{v}' is not a number of hours (0 or more)"),
+                )
+            })?,
+        };
+        let mds_file = get("PASSKEYD_MDS_FILE").map(PathBuf::from);
+
         Ok(Self {
             listen,
             database,
             management_key,
             log_format,
+            mail,
+            mail_from,
+            magic_link_new_app_hours,
+            mds_file,
         })
     }
 }
@@ -171,7 +222,26 @@ mod tests {
 
     #[test]
     fn secrets_are_not_printed() {
-        let c = config(&[("PASSKEYD_MANAGEMENT_KEY", "topsecret")]).unwrap();
-        assert!(!format!("{c:?}").contains("topsecret"));
+        let c = config(&[
+            ("PASSKEYD_MANAGEMENT_KEY", "topsecret"),
+            ("PASSKEYD_SMTP_URL", "smtp://user:mailsecret@host:25"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("topsecret"));
+        assert!(!printed.contains("mailsecret"));
+    }
+
+    #[test]
+    fn mail_settings() {
+        assert!(matches!(config(&[]).unwrap().mail, MailConfig::Log));
+        let e = config(&[
+            ("PASSKEYD_SMTP_URL", "smtp://h"),
+            ("PASSKEYD_MAIL_FILE", "/tmp/m"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.name, "PASSKEYD_MAIL_FILE");
+        let e = config(&[("PASSKEYD_MAGIC_LINK_NEW_APP_HOURS", "-1")]).unwrap_err();
+        assert_eq!(e.name, "PASSKEYD_MAGIC_LINK_NEW_APP_HOURS");
     }
 }

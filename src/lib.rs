@@ -20,7 +20,9 @@ use std::sync::Arc;
 use rand::RngCore;
 
 use crate::clock::Clock;
-use crate::config::{Config, DatabaseConfig, Secret};
+use crate::config::{Config, DatabaseConfig, MailConfig, Secret};
+use crate::mail::{Mailer, MailerConfig};
+use crate::mds::Metadata;
 use crate::store::{SqliteStore, Store};
 
 /// Everything a request handler needs, shared by all requests.
@@ -30,6 +32,10 @@ pub struct Services {
     /// Key of the keyed hash under which API secrets are stored; the same for every replica.
     pub instance_key: Vec<u8>,
     pub management_key: Option<Secret>,
+    pub mailer: Mailer,
+    pub magic_link_new_app_hours: i64,
+    /// Authenticator metadata, when a FIDO MDS3 blob is configured.
+    pub metadata: Option<Metadata>,
 }
 
 pub type AppState = Arc<Services>;
@@ -44,10 +50,32 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
     let instance_key = store
         .instance_secret("api_secret_hash_key", &candidate)
         .await?;
+    let from = config.mail_from.clone();
+    let mailer = Mailer::new(match &config.mail {
+        MailConfig::Smtp { url } => MailerConfig::Smtp {
+            url: url.expose().to_owned(),
+            from,
+        },
+        MailConfig::File { path } => MailerConfig::File {
+            path: path.clone(),
+            from,
+        },
+        MailConfig::Log => MailerConfig::Log { from },
+    })
+    .map_err(|e| anyhow::anyhow!("PASSKEYD_SMTP_URL / PASSKEYD_MAIL_FROM: {e}"))?;
+    let metadata = match &config.mds_file {
+        Some(path) => {
+            Some(Metadata::load(path).map_err(|e| anyhow::anyhow!("PASSKEYD_MDS_FILE: {e}"))?)
+        }
+        None => None,
+    };
     Ok(Arc::new(Services {
         store,
         clock,
         instance_key,
         management_key: config.management_key.clone(),
+        mailer,
+        magic_link_new_app_hours: config.magic_link_new_app_hours,
+        metadata,
     }))
 }

@@ -239,6 +239,12 @@ impl Mailer {
     }
 }
 
+/// Whether `address` is a bare e-mail address this mailer can send to.
+#[must_use]
+pub fn is_valid_address(address: &str) -> bool {
+    address.parse::<lettre::Address>().is_ok()
+}
+
 /// Encodes a body part: `7bit` verbatim when allowed, else lettre's choice (see module docs).
 fn body(content: &str) -> Body {
     let crlf = content

@@ -84,7 +84,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
              create apps with `passkeyd apps create <appId>`"
         );
     }
-    tokio::spawn(purge_expired_tokens(state.clone()));
+    tracing::info!(mail = %state.mailer.describe(), "magic-link e-mail");
+    if let Some(metadata) = &state.metadata {
+        tracing::info!(
+            authenticators = metadata.len(),
+            next_update = metadata.next_update().unwrap_or("unknown"),
+            "authenticator metadata loaded"
+        );
+    }
+    tokio::spawn(maintenance(state.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -96,17 +104,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Expired tokens are kept a day so that late callers learn "expired" rather than "unknown".
-async fn purge_expired_tokens(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(300));
+async fn maintenance(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        let cutoff = state.clock.now() - chrono::Duration::days(1);
-        match state.store.purge_tokens(cutoff).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(purged = n, "expired tokens purged"),
-            Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
-        }
+        passkeyd::service::maintenance::run_once(&state).await;
     }
 }
 

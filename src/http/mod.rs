@@ -44,6 +44,21 @@ fn api_routes() -> Router<AppState> {
         .route("/users/delete", post(users::delete_user))
         .route("/apps/features", post(settings::set_features))
         .route("/events", get(settings::list_events))
+        .route("/magic-links/send", post(settings::send_magic_link))
+        .route("/authenticators/list", get(settings::list_authenticators))
+        .route("/authenticators/add", post(settings::add_authenticators))
+        .route(
+            "/authenticators/remove",
+            post(settings::remove_authenticators),
+        )
+        .route(
+            "/reporting/credentials/periodic",
+            get(settings::credentials_report),
+        )
+        .route(
+            "/reporting/active-users/periodic",
+            get(settings::active_users_report),
+        )
         .route("/auth-configs/list", get(settings::list_auth_configs))
         .route("/auth-configs/add", post(settings::add_auth_config))
         .route("/auth-configs", post(settings::update_auth_config))

@@ -1,4 +1,5 @@
-//! Per-app settings over `ApiSecret`: features, purposes (auth configs) and the event log.
+//! Per-app endpoints over `ApiSecret` beyond ceremonies and users: features, purposes (auth
+//! configs), the event log, magic links, authenticator lists and reports.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,11 +8,12 @@ use axum::Json;
 use super::auth::{AnySecret, AppKey};
 use super::extract::{CompatJson, CompatQuery};
 use super::wire::{
-    AuthConfigRequest, AuthConfigsResponse, EventsQuery, EventsResponse, PurposeQuery,
-    SetFeaturesRequest,
+    ActiveUserReportItem, AuthConfigRequest, AuthConfigsResponse, AuthenticatorItem,
+    AuthenticatorsQuery, AuthenticatorsRequest, CredentialReportItem, EventsQuery, EventsResponse,
+    MagicLinkRequest, PeriodQuery, PurposeQuery, SetFeaturesRequest,
 };
 use crate::error::ApiResult;
-use crate::service::{apps, events, purposes};
+use crate::service::{apps, authenticators, events, magic, purposes, reports};
 use crate::AppState;
 
 type Key = AppKey<AnySecret>;
@@ -68,4 +70,57 @@ pub async fn delete_auth_config(
 ) -> ApiResult<StatusCode> {
     purposes::delete(&s, &key.tenant, req).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn send_magic_link(
+    State(s): State<AppState>,
+    key: Key,
+    CompatJson(req): CompatJson<MagicLinkRequest>,
+) -> ApiResult<StatusCode> {
+    magic::send(&s, &key.tenant, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_authenticators(
+    State(s): State<AppState>,
+    key: Key,
+    CompatQuery(q): CompatQuery<AuthenticatorsQuery>,
+) -> ApiResult<Json<Vec<AuthenticatorItem>>> {
+    Ok(Json(
+        authenticators::list(&s, &key.tenant, q.is_allowed).await?,
+    ))
+}
+
+pub async fn add_authenticators(
+    State(s): State<AppState>,
+    key: Key,
+    CompatJson(req): CompatJson<AuthenticatorsRequest>,
+) -> ApiResult<StatusCode> {
+    authenticators::add(&s, &key.tenant, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove_authenticators(
+    State(s): State<AppState>,
+    key: Key,
+    CompatJson(req): CompatJson<AuthenticatorsRequest>,
+) -> ApiResult<StatusCode> {
+    authenticators::remove(&s, &key.tenant, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn credentials_report(
+    State(s): State<AppState>,
+    key: Key,
+    CompatQuery(q): CompatQuery<PeriodQuery>,
+) -> ApiResult<Json<Vec<CredentialReportItem>>> {
+    Ok(Json(reports::credentials(&s, &key.tenant, q).await?))
+}
+
+pub async fn active_users_report(
+    State(s): State<AppState>,
+    key: Key,
+    CompatQuery(q): CompatQuery<PeriodQuery>,
+) -> ApiResult<Json<Vec<ActiveUserReportItem>>> {
+    Ok(Json(reports::active_users(&s, &key.tenant, q).await?))
 }

@@ -680,3 +680,78 @@ pub struct MessageResponse {
     #[serde(rename = "message")]
     pub message: &'static str,
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MagicLinkRequest {
+    #[serde(
+        rename = "emailaddress",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub email_address: Option<String>,
+    #[serde(
+        rename = "urltemplate",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub url_template: Option<String>,
+    #[serde(rename = "userid", default, deserialize_with = "lenient::opt_string")]
+    pub user_id: Option<String>,
+    #[serde(rename = "timetolive", default, deserialize_with = "lenient::opt_i64")]
+    pub time_to_live: Option<i64>,
+}
+
+// ---- Authenticators and reports ---------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthenticatorsQuery {
+    #[serde(rename = "isallowed", default, deserialize_with = "lenient::opt_bool")]
+    pub is_allowed: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthenticatorsRequest {
+    #[serde(rename = "aaguids", default, deserialize_with = "lenient::opt_strings")]
+    pub aaguids: Option<Vec<String>>,
+    #[serde(rename = "isallowed", default, deserialize_with = "lenient::opt_bool")]
+    pub is_allowed: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthenticatorItem {
+    #[serde(rename = "aaGuid")]
+    pub aa_guid: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PeriodQuery {
+    #[serde(rename = "from", default, deserialize_with = "lenient::opt_string")]
+    pub from: Option<String>,
+    #[serde(rename = "to", default, deserialize_with = "lenient::opt_string")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CredentialReportItem {
+    /// `YYYY-MM-DD`.
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "users")]
+    pub users: i64,
+    #[serde(rename = "credentials")]
+    pub credentials: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActiveUserReportItem {
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "dailyActiveUsers")]
+    pub daily_active_users: i64,
+    #[serde(rename = "weeklyActiveUsers")]
+    pub weekly_active_users: i64,
+    #[serde(rename = "totalUsers")]
+    pub total_users: i64,
+}

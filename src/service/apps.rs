@@ -14,6 +14,10 @@ use crate::store::{
 };
 use crate::Services;
 
+/// Magic links a new app may send in 30 days. The original defaults to 0 (none until an
+/// operator raises it); passkeyd starts apps with a working quota.
+pub const DEFAULT_MAGIC_LINK_QUOTA: i64 = 2_000;
+
 /// `^[a-z][a-z0-9]{2,61}$`, the original's route rule for new app ids.
 #[must_use]
 pub fn is_valid_app_id(id: &str) -> bool {
@@ -57,7 +61,9 @@ pub async fn create(
         features: AppFeatures {
             event_logging_enabled: req.event_logging_enabled.unwrap_or(false),
             event_logging_retention_days: req.event_logging_retention_period.unwrap_or(365),
-            magic_link_monthly_quota: req.magic_link_monthly_quota.unwrap_or(0),
+            magic_link_monthly_quota: req
+                .magic_link_monthly_quota
+                .unwrap_or(DEFAULT_MAGIC_LINK_QUOTA),
             max_users: req.max_users,
             allow_attestation: req.allow_attestation.unwrap_or(false),
             generate_token_enabled: true,

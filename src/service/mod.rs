@@ -3,9 +3,13 @@
 
 pub mod admin;
 pub mod apps;
+pub mod authenticators;
 pub mod events;
+pub mod magic;
+pub mod maintenance;
 pub mod purposes;
 pub mod register;
+pub mod reports;
 pub mod signin;
 pub mod users;
 

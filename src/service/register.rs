@@ -18,6 +18,7 @@ use crate::http::wire::{
     AttestationCredential, BeginResponse, RegisterBeginRequest, RegisterCompleteRequest,
     RegisterTokenRequest, TokenResponse, VerifiedUser,
 };
+use crate::service::authenticators;
 use crate::service::events::{self, EventType};
 use crate::service::users::alias_conflict;
 use crate::service::Tenant;
@@ -51,6 +52,8 @@ struct RegisterSession {
     state: String,
     rp_id: String,
     user_id: String,
+    /// The attestation asked for: `none` cannot satisfy an authenticator allow-list.
+    attestation: String,
     aliases: Option<Vec<(String, Option<String>)>>,
 }
 
@@ -256,6 +259,7 @@ pub async fn begin(
         state,
         rp_id,
         user_id: grant.user_id,
+        attestation: attestation.as_str().to_owned(),
         aliases,
     };
     let expires_at =
@@ -314,6 +318,9 @@ pub async fn complete(
     let registered =
         ceremony::finish_registration(&session.state, &session.rp_id, &origin, &response)
             .map_err(|e| ApiError::bad_request("fido2_invalid_registration", e.0))?;
+
+    let attestation = check_attestation(Some(&session.attestation), true)?;
+    authenticators::check_registration(s, app, registered.aaguid.as_deref(), attestation).await?;
 
     let device = client.device();
     let credential = CredentialRecord {

@@ -19,8 +19,8 @@ use crate::http::wire::{
     SigninCompleteRequest, TokenResponse, VerifiedUser, VerifyRequest,
 };
 use crate::service::events::{self, EventType};
-use crate::service::purposes;
 use crate::service::Tenant;
+use crate::service::{purposes, reports};
 use crate::store::{SignCountUpdate, TokenKind};
 use crate::tokens;
 use crate::Services;
@@ -200,6 +200,9 @@ pub async fn complete(
         ));
     }
 
+    s.store
+        .record_signin_day(app_id, &stored.user_id, reports::day_number(now))
+        .await?;
     if session.touch_purpose {
         purposes::touch(s, app_id, &session.purpose).await?;
     }

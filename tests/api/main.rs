@@ -4,7 +4,12 @@
 mod support;
 
 mod admin;
+mod authenticators;
 mod ceremonies;
+mod magic_links;
+mod management;
 mod negatives;
+mod reports;
+mod settings;
 mod users;
 mod wire;

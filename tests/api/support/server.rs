@@ -64,12 +64,20 @@ impl Resp {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts with extra configuration variables (e.g. `PASSKEYD_SMTP_URL`).
+    pub async fn start_with(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("passkeyd.db");
         let config = Config::from_lookup(|name| match name {
             "PASSKEYD_DATABASE_URL" => Some(format!("sqlite://{}", db.display())),
             "PASSKEYD_MANAGEMENT_KEY" => Some(MANAGEMENT_KEY.to_owned()),
-            _ => None,
+            _ => vars
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned()),
         })
         .expect("test configuration");
         let clock = ManualClock::new(Utc::now());
@@ -122,6 +130,18 @@ impl TestServer {
         let mut req = self.http.get(format!("{}{path}", self.base));
         for (k, v) in headers {
             req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    /// A management call.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Resp {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("ManagementKey", MANAGEMENT_KEY);
+        if let Some(body) = body {
+            req = req.json(body);
         }
         self.send(req).await
     }
