@@ -84,7 +84,8 @@ pub async fn record(s: &Services, app: &AppRecord, event: Event<'_>) {
         return;
     }
     let record = EventRecord {
-        id: uuid::Uuid::new_v4().to_string(),
+        // Time-ordered ids keep events of the same instant in the order they happened.
+        id: uuid::Uuid::now_v7().to_string(),
         app_id: app.id.clone(),
         performed_at: s.clock.now(),
         event_type: event.kind.name(),

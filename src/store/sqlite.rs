@@ -614,7 +614,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query_as::<_, Row>(
             "select id, app_id, performed_at, event_type, severity, message, performed_by, \
              subject, api_key_id from events where app_id = $1 \
-             order by performed_at desc, id limit $2 offset $3",
+             order by performed_at desc, id desc limit $2 offset $3",
         )
         .bind(app_id)
         .bind(limit)
