@@ -220,7 +220,11 @@ pub async fn set_features(s: &Services, app_id: &str, req: ManageFeaturesRequest
     let retention = req
         .event_logging_retention_period
         .unwrap_or(current.event_logging_retention_days);
-    if !(0..=90).contains(&retention) {
+    // The 0..90 rule applies to a value given here; the creation default (365) may stay.
+    if req
+        .event_logging_retention_period
+        .is_some_and(|r| !(0..=90).contains(&r))
+    {
         v.error(
             "eventLoggingRetentionPeriod",
             "The field EventLoggingRetentionPeriod must be between 0 and 90.",
