@@ -72,6 +72,7 @@ log "starting passkeyd on $BASE_URL"
   PASSKEYD_LISTEN="127.0.0.1:$PORT" \
   PASSKEYD_DATABASE_URL="$DATABASE_URL" \
   PASSKEYD_MANAGEMENT_KEY="$MANAGEMENT_KEY" \
+  PASSKEYD_MAIL_FILE="$WORK/mail.txt" \
     exec "$BIN" serve
 ) >"$WORK/passkeyd.log" 2>&1 &
 SERVER_PID=$!
@@ -92,7 +93,8 @@ done
 log "passkeyd is healthy"
 
 # ---- the suites -------------------------------------------------------------------------
-export PASSKEYD_URL="$BASE_URL" PASSKEYD_MANAGEMENT_KEY="$MANAGEMENT_KEY"
+# Magic-link e-mails go to this file; the suites read their links from it.
+export PASSKEYD_URL="$BASE_URL" PASSKEYD_MANAGEMENT_KEY="$MANAGEMENT_KEY" PASSKEYD_MAIL_FILE="$WORK/mail.txt"
 
 # Runs one suite, echoing its output, and adds its "<label>: N passed, M failed" line to the
 # totals. A suite that dies without that line counts as one failure.
