@@ -37,7 +37,21 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone)]
 pub enum DatabaseConfig {
-    Sqlite { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
+    Postgres {
+        url: Secret,
+        settings: PostgresSettings,
+    },
+}
+
+/// Connection settings for PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresSettings {
+    pub pool_size: u32,
+    pub statement_timeout: std::time::Duration,
+    pub connect_timeout: std::time::Duration,
 }
 
 /// Where magic-link e-mails go.
@@ -102,7 +116,7 @@ impl Config {
 
         let database_url =
             get("PASSKEYD_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        let database = parse_database_url(&database_url)?;
+        let database = parse_database_url(&database_url, &get)?;
 
         let management_key = get("PASSKEYD_MANAGEMENT_KEY").map(Secret::new);
 
@@ -158,15 +172,55 @@ impl Config {
     }
 }
 
-fn parse_database_url(url: &str) -> Result<DatabaseConfig, ConfigError> {
+fn parse_database_url(
+    url: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<DatabaseConfig, ConfigError> {
     const NAME: &str = "PASSKEYD_DATABASE_URL";
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let number = |name: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n >= min)
+                    .ok_or_else(|| {
+                        bad(
+                            name,
+                            format!("'{v}' is not a whole number of at least {min}"),
+                        )
+                    }),
+            }
+        };
+        let pool_size = number("PASSKEYD_DB_POOL_SIZE", 16, 1)?;
+        return Ok(DatabaseConfig::Postgres {
+            url: Secret::new(url),
+            settings: PostgresSettings {
+                pool_size: u32::try_from(pool_size)
+                    .map_err(|_| bad("PASSKEYD_DB_POOL_SIZE", "is too large"))?,
+                statement_timeout: std::time::Duration::from_millis(number(
+                    "PASSKEYD_DB_STATEMENT_TIMEOUT_MS",
+                    5_000,
+                    1,
+                )?),
+                connect_timeout: std::time::Duration::from_millis(number(
+                    "PASSKEYD_DB_CONNECT_TIMEOUT_MS",
+                    3_000,
+                    1,
+                )?),
+            },
+        });
+    }
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .ok_or_else(|| {
             bad(
                 NAME,
-                "must start with sqlite:// (for example sqlite://./data/passkeyd.db)",
+                "must start with sqlite:// (for example sqlite://./data/passkeyd.db) or \
+                 postgres:// (for example postgres://user:password@host:5432/passkeyd)",
             )
         })?;
     // Drop sqlx-style options such as `?mode=rwc`: passkeyd sets its own.
@@ -200,8 +254,32 @@ mod tests {
         let c = config(&[]).expect("defaults are valid");
         assert_eq!(c.listen.to_string(), "0.0.0.0:5701");
         assert!(c.management_key.is_none());
-        let DatabaseConfig::Sqlite { path } = c.database;
+        let DatabaseConfig::Sqlite { path } = c.database else {
+            panic!("SQLite is the default")
+        };
         assert_eq!(path, PathBuf::from("./data/passkeyd.db"));
+    }
+
+    #[test]
+    fn postgres_urls_and_settings() {
+        let c = config(&[
+            ("PASSKEYD_DATABASE_URL", "postgres://u:pw@db:5432/passkeyd"),
+            ("PASSKEYD_DB_POOL_SIZE", "4"),
+        ])
+        .unwrap();
+        let DatabaseConfig::Postgres { url, settings } = c.database else {
+            panic!("a postgres URL selects PostgreSQL")
+        };
+        assert_eq!(url.expose(), "postgres://u:pw@db:5432/passkeyd");
+        assert_eq!(settings.pool_size, 4);
+        assert_eq!(settings.statement_timeout.as_millis(), 5_000);
+        assert!(!format!("{:?}", c.mail).contains("pw"));
+        let e = config(&[
+            ("PASSKEYD_DATABASE_URL", "postgresql://db/x"),
+            ("PASSKEYD_DB_POOL_SIZE", "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.name, "PASSKEYD_DB_POOL_SIZE");
     }
 
     #[test]
@@ -216,7 +294,9 @@ mod tests {
     #[test]
     fn sqlite_urls() {
         let c = config(&[("PASSKEYD_DATABASE_URL", "sqlite:///var/lib/p.db?mode=rwc")]).unwrap();
-        let DatabaseConfig::Sqlite { path } = c.database;
+        let DatabaseConfig::Sqlite { path } = c.database else {
+            panic!("a sqlite URL selects SQLite")
+        };
         assert_eq!(path, PathBuf::from("/var/lib/p.db"));
     }
 

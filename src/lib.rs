@@ -20,10 +20,10 @@ use std::sync::Arc;
 use rand::RngCore;
 
 use crate::clock::Clock;
-use crate::config::{Config, DatabaseConfig, MailConfig, Secret};
+use crate::config::{Config, MailConfig, Secret};
 use crate::mail::{Mailer, MailerConfig};
 use crate::mds::Metadata;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 
 /// Everything a request handler needs, shared by all requests.
 pub struct Services {
@@ -42,9 +42,7 @@ pub type AppState = Arc<Services>;
 
 /// Opens the database (applying migrations) and assembles the services.
 pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let store: Arc<dyn Store> = match &config.database {
-        DatabaseConfig::Sqlite { path } => Arc::new(SqliteStore::open(path).await?),
-    };
+    let store = store::open(&config.database).await?;
     let mut candidate = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut candidate);
     let instance_key = store

@@ -52,7 +52,7 @@ pub async fn send(s: &Services, tenant: &Tenant, req: MagicLinkRequest) -> ApiRe
             "You must enable Magic Links in settings in order to use this feature.",
         ));
     }
-    check_quota(s, app, &email).await?;
+    let reservation = reserve(s, app, &user_id, &email).await?;
 
     let now = s.clock.now();
     let expires_at = now + Duration::seconds(ttl);
@@ -97,13 +97,14 @@ pub async fn send(s: &Services, tenant: &Tenant, req: MagicLinkRequest) -> ApiRe
     };
     if let Err(e) = s.mailer.send(&message).await {
         tracing::warn!(error = %e, app_id = %app.id, "sending a magic link failed");
+        // A mail that did not go out does not count against the quota.
+        s.store.release_email(&reservation).await?;
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "mail_delivery_failed",
             "The magic link e-mail could not be sent. Please try again later.",
         ));
     }
-    s.store.insert_email(&app.id, &user_id, &email, now).await?;
     events::note(
         s,
         tenant,
@@ -157,7 +158,14 @@ fn replace_placeholder(template: &str, token: &str) -> String {
 }
 
 /// New apps may only mail their admin; every app has a monthly quota that grows with its age.
-async fn check_quota(s: &Services, app: &crate::store::AppRecord, email: &str) -> ApiResult<()> {
+/// The e-mail is recorded against the quota atomically, so concurrent sends cannot exceed it;
+/// returns the record's id.
+async fn reserve(
+    s: &Services,
+    app: &crate::store::AppRecord,
+    user_id: &str,
+    email: &str,
+) -> ApiResult<String> {
     let now = s.clock.now();
     let age = now - app.created_at;
     let new_app = Duration::hours(s.magic_link_new_app_hours);
@@ -186,18 +194,17 @@ async fn check_quota(s: &Services, app: &crate::store::AppRecord, email: &str) -
     };
     #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
     let limit = (app.features.magic_link_monthly_quota as f64 * factor).floor() as i64;
-    let sent = s
+    let reserved = s
         .store
-        .count_emails_since(&app.id, now - QUOTA_WINDOW)
+        .reserve_email(&app.id, user_id, email, now, now - QUOTA_WINDOW, limit)
         .await?;
-    if sent >= limit {
-        return Err(ApiError::new(
+    reserved.ok_or_else(|| {
+        ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "magic_link_email_quota_exceeded",
             "You have reached your monthly quota for magic link emails. Please try again later.",
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 fn html_escape(text: &str) -> String {

@@ -3,12 +3,29 @@
 //! Every method is scoped to one app (tenant) and owns its transaction, so callers cannot
 //! forget the tenant filter or leave a half-written change behind.
 
+mod db;
+mod postgres;
+mod sql;
 mod sqlite;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
+
+use crate::config::DatabaseConfig;
+
+/// Opens the configured database and applies pending migrations.
+pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match config {
+        DatabaseConfig::Sqlite { path } => Arc::new(sqlite::open(path).await?),
+        DatabaseConfig::Postgres { url, settings } => {
+            Arc::new(postgres::open(url.expose(), settings).await?)
+        }
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -298,14 +315,19 @@ pub trait Store: Send + Sync + 'static {
         aaguid: &str,
     ) -> StoreResult<(Option<bool>, bool)>;
 
-    async fn count_emails_since(&self, app_id: &str, since: DateTime<Utc>) -> StoreResult<i64>;
-    async fn insert_email(
+    /// Records a magic-link e-mail about to be sent, if fewer than `limit` were recorded since
+    /// `since`; atomic, so concurrent senders cannot exceed the quota. Returns the record's id.
+    async fn reserve_email(
         &self,
         app_id: &str,
         user_id: &str,
         email: &str,
         at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Option<String>>;
+    /// Forgets a reservation whose e-mail could not be sent.
+    async fn release_email(&self, id: &str) -> StoreResult<()>;
     async fn purge_emails(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Notes that `user_id` signed in on `day` (days since the epoch), once per day.

@@ -126,7 +126,10 @@ async fn mailed_link_verifies_once() {
     assert_eq!(mail.to, vec![ADMIN.to_owned()]);
     assert_eq!(mail.from, SENDER);
     // The subject names the host of the template, not passkeyd's.
-    assert_eq!(mail_header(mail, "Subject"), Some("Sign in to shop.example"));
+    assert_eq!(
+        mail_header(mail, "Subject"),
+        Some("Sign in to shop.example")
+    );
     let token = token_in(mail, LINK);
 
     let v = app.verify(&token).await;
@@ -148,7 +151,8 @@ async fn mailed_link_verifies_once() {
 async fn time_to_live_is_honoured_and_links_expire() {
     let (server, sink) = server_with_sink().await;
     let app = server.create_app("ttlapp").await;
-    let short = json!({"emailAddress": ADMIN, "urlTemplate": TEMPLATE, "userId": "u", "timeToLive": 600});
+    let short =
+        json!({"emailAddress": ADMIN, "urlTemplate": TEMPLATE, "userId": "u", "timeToLive": 600});
     assert_no_content(&send(&app, &short).await);
     assert_no_content(&send(&app, &short).await);
     // The longest lifetime allowed (7 days) is accepted.
@@ -310,14 +314,33 @@ async fn new_app_may_only_mail_its_admin() {
 }
 
 #[tokio::test]
+async fn new_app_rule_can_be_switched_off() {
+    let sink = SmtpSink::start().await;
+    let server = TestServer::start_with(&[
+        ("PASSKEYD_SMTP_URL", &sink.url()),
+        ("PASSKEYD_MAGIC_LINK_NEW_APP_HOURS", "0"),
+    ])
+    .await;
+    let app = server.create_app("selfhost").await;
+    assert_no_content(&send(&app, &link_to("someone@example.org")).await);
+    assert_eq!(sink.wait_for(1, MAIL_WAIT).await.len(), 1);
+}
+
+#[tokio::test]
 async fn monthly_quota_is_enforced_over_thirty_days() {
     let (server, sink) = server_with_sink().await;
     let app = server.create_app("quotaapp").await;
     set_quota(&server, &app, 5).await;
     // Past 30 days old, an app gets its whole quota (age factor 1).
-    server.clock.advance(Duration::days(30) + Duration::hours(1));
+    server
+        .clock
+        .advance(Duration::days(30) + Duration::hours(1));
     assert_eq!(sends_until_refused(&app).await, 5);
-    assert_eq!(sink.wait_for(5, MAIL_WAIT).await.len(), 5, "refused mail sent");
+    assert_eq!(
+        sink.wait_for(5, MAIL_WAIT).await.len(),
+        5,
+        "refused mail sent"
+    );
 
     // The window slides: once those sends are older than 30 days they no longer count.
     server.clock.advance(Duration::days(31));
@@ -369,4 +392,35 @@ async fn log_mailer_works_without_configuration() {
     let server = TestServer::start().await;
     let app = server.create_app("logapp").await;
     assert_no_content(&send(&app, &link_to(ADMIN)).await);
+}
+
+/// Reproduces a server bug: the quota is checked (count), then the mail is sent, then the send
+/// is recorded, with nothing serialising the three; concurrent requests all pass the check.
+#[tokio::test]
+async fn concurrent_sends_respect_the_quota() {
+    let (server, sink) = server_with_sink().await;
+    let app = server.create_app("raceapp").await;
+    // A fresh app with quota 5 may send one link.
+    set_quota(&server, &app, 5).await;
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let request = server
+            .http
+            .post(format!("{}/magic-links/send", server.base))
+            .header("ApiSecret", &app.secret)
+            .json(&link_to(ADMIN));
+        sends.spawn(async move { request.send().await.expect("HTTP request").status() });
+    }
+    let accepted = sends
+        .join_all()
+        .await
+        .iter()
+        .filter(|status| status.as_u16() == 204)
+        .count();
+    assert_eq!(accepted, 1, "sends accepted against a limit of 1");
+    assert_eq!(
+        inbox(&sink).await.len(),
+        1,
+        "mails sent against a limit of 1"
+    );
 }
