@@ -157,6 +157,9 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %cause, "storage unavailable");
                 Self::unavailable()
             }
+            StoreError::Unstorable(_) => Self::unreadable(
+                "The request contains characters that cannot be stored (such as NUL).",
+            ),
             other => Self::internal(&other),
         }
     }

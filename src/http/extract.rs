@@ -92,10 +92,13 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
             "The request body must be a JSON object.",
         ));
     }
+    if has_nul(&value) {
+        return Err(ApiError::unreadable(
+            "Text in the request must not contain NUL characters.",
+        ));
+    }
     serde_json::from_value(lowercase_keys(value)).map_err(|e| {
-        ApiError::unreadable(format!(
-            "The request body does not have the expected shape: {e}"
-        ))
+        ApiError::unreadable(format!("The request does not have the expected shape: {e}"))
     })
 }
 
@@ -107,6 +110,16 @@ fn is_json(content_type: &str) -> bool {
         .trim()
         .to_ascii_lowercase();
     essence == "application/json" || essence.ends_with("+json")
+}
+
+/// No identifier, alias or token legitimately contains U+0000, and PostgreSQL cannot store it.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 /// serde_json refuses documents nested deeper than 128, so this recursion is bounded.

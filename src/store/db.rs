@@ -242,8 +242,13 @@ pub fn classify(e: sqlx::Error) -> StoreError {
         }),
         _ => false,
     };
+    // PostgreSQL: text with a NUL or otherwise not valid in the database encoding.
+    let unstorable = matches!(&e, sqlx::Error::Database(d)
+        if d.code().is_some_and(|code| code == "22021" || code == "22P05"));
     if retryable {
         StoreError::Unavailable(e.to_string())
+    } else if unstorable {
+        StoreError::Unstorable(e.to_string())
     } else {
         StoreError::Other(e.to_string())
     }

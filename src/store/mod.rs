@@ -33,6 +33,9 @@ pub enum StoreError {
     Conflict(Conflict),
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The database refused a value, e.g. a NUL character in text (PostgreSQL).
+    #[error("value not storable: {0}")]
+    Unstorable(String),
     #[error("storage error: {0}")]
     Other(String),
 }

@@ -394,8 +394,8 @@ async fn log_mailer_works_without_configuration() {
     assert_no_content(&send(&app, &link_to(ADMIN)).await);
 }
 
-/// Reproduces a server bug: the quota is checked (count), then the mail is sent, then the send
-/// is recorded, with nothing serialising the three; concurrent requests all pass the check.
+/// Concurrent sends cannot exceed the quota: each send is recorded against it atomically
+/// before the mail goes out.
 #[tokio::test]
 async fn concurrent_sends_respect_the_quota() {
     let (server, sink) = server_with_sink().await;

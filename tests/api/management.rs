@@ -17,7 +17,9 @@ async fn keys_are_listed_created_locked_and_deleted() {
         .await;
     let keys = r.ok().as_array().unwrap().clone();
     assert_eq!(keys.len(), 4);
-    let secret_item = keys.iter().find(|k| k["type"] == 2).unwrap();
+    let secret_id = &app.secret[app.secret.len() - 4..];
+    let secret_item = keys.iter().find(|k| k["id"] == secret_id).unwrap();
+    assert_eq!(secret_item["type"], 2);
     let masked = secret_item["apiKey"].as_str().unwrap();
     assert_eq!(
         masked,

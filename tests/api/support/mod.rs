@@ -1,4 +1,5 @@
 pub mod authenticator;
 pub mod mds;
+pub mod postgres;
 pub mod server;
 pub mod smtp;

@@ -7,6 +7,8 @@ use chrono::Utc;
 use passkeyd::clock::ManualClock;
 use passkeyd::config::Config;
 use passkeyd::AppState;
+
+use super::postgres;
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
@@ -19,7 +21,34 @@ pub struct TestServer {
     pub clock: ManualClock,
     pub state: AppState,
     pub http: reqwest::Client,
+    pub database_url: String,
+    _child: Option<ChildGuard>,
+    _schema: Option<postgres::SchemaGuard>,
     _dir: tempfile::TempDir,
+}
+
+/// Kills a replica process when its server goes away.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend the suite runs against (`PASSKEYD_TEST_DATABASE`).
+pub fn backend() -> Backend {
+    match std::env::var("PASSKEYD_TEST_DATABASE").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
 }
 
 #[derive(Debug)]
@@ -68,11 +97,73 @@ impl TestServer {
     }
 
     /// Starts with extra configuration variables (e.g. `PASSKEYD_SMTP_URL`).
+    ///
+    /// The backend is SQLite (a fresh file) unless `PASSKEYD_TEST_DATABASE=postgres`, in which
+    /// case each server gets its own schema in the database at `PASSKEYD_TEST_POSTGRES_URL`.
     pub async fn start_with(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("passkeyd.db");
+        let (database_url, schema) = match backend() {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("passkeyd.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let schema = postgres::create_schema().await;
+                (postgres::url_for(&schema), Some(schema))
+            }
+        };
+        Self::start_on(&database_url, schema, dir, vars).await
+    }
+
+    /// Starts a second passkeyd *process* (the real binary) on the database of `self`, as a
+    /// replica behind a load balancer. Its HTTP goes to that process; `state` opens the same
+    /// database for assertions. Its `clock` does not drive the process, which uses real time.
+    pub async fn replica(&self) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::start_on(&self.database_url, None, dir, &[]).await;
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("address").port()
+        };
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_passkeyd"))
+            .env("PASSKEYD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("PASSKEYD_DATABASE_URL", &self.database_url)
+            .env("PASSKEYD_MANAGEMENT_KEY", MANAGEMENT_KEY)
+            .env("PASSKEYD_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the passkeyd binary");
+        let guard = ChildGuard(child);
+        server.base = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let up = server
+                .http
+                .get(format!("{}/health/http", server.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if up {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the replica process did not become healthy"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        server._child = Some(guard);
+        server
+    }
+
+    async fn start_on(
+        database_url: &str,
+        schema: Option<String>,
+        dir: tempfile::TempDir,
+        vars: &[(&str, &str)],
+    ) -> Self {
         let config = Config::from_lookup(|name| match name {
-            "PASSKEYD_DATABASE_URL" => Some(format!("sqlite://{}", db.display())),
+            "PASSKEYD_DATABASE_URL" => Some(database_url.to_owned()),
             "PASSKEYD_MANAGEMENT_KEY" => Some(MANAGEMENT_KEY.to_owned()),
             _ => vars
                 .iter()
@@ -95,6 +186,9 @@ impl TestServer {
             clock,
             state,
             http: reqwest::Client::new(),
+            database_url: database_url.to_owned(),
+            _child: None,
+            _schema: schema.map(postgres::SchemaGuard),
             _dir: dir,
         }
     }
