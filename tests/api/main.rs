@@ -10,6 +10,7 @@ mod isolation;
 mod magic_links;
 mod management;
 mod negatives;
+mod outage;
 mod replicas;
 mod reports;
 mod settings;

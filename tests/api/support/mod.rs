@@ -1,4 +1,5 @@
 pub mod authenticator;
+pub mod cluster;
 pub mod mds;
 pub mod postgres;
 pub mod server;

@@ -115,6 +115,12 @@ impl TestServer {
         Self::start_on(&database_url, schema, dir, vars).await
     }
 
+    /// Starts on a given database URL (e.g. a throwaway PostgreSQL cluster).
+    pub async fn start_on_database(database_url: &str, vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(database_url, None, dir, vars).await
+    }
+
     /// Starts a second passkeyd *process* (the real binary) on the database of `self`, as a
     /// replica behind a load balancer. Its HTTP goes to that process; `state` opens the same
     /// database for assertions. Its `clock` does not drive the process, which uses real time.
