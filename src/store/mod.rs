@@ -415,3 +415,25 @@ pub trait Store: Send + Sync + 'static {
     async fn count_users(&self, app_id: &str) -> StoreResult<i64>;
     async fn user_has_credentials(&self, app_id: &str, user_id: &str) -> StoreResult<bool>;
 }
+
+#[cfg(test)]
+mod tests {
+    fn migrations(engine: &str) -> Vec<String> {
+        let dir = format!("{}/migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations folder")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Both engines must have the same migrations, version for version, so that their
+    /// histories never drift apart.
+    #[test]
+    fn migration_folders_match() {
+        let sqlite = migrations("sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, migrations("postgres"));
+    }
+}
