@@ -33,7 +33,21 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlStore> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options.clone())
         .await?;
+    // Several processes may open one file at once; sqlx does not lock SQLite migrations, so
+    // an exclusive lock on a file beside the database serialises them.
+    let lock_path = path.with_extension("migrate-lock");
+    let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await??;
     MIGRATOR.run(&writer).await?;
+    drop(lock);
     let reader = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))

@@ -117,3 +117,36 @@ async fn the_counter_compare_and_swap_holds_across_replicas() {
         .unwrap();
     assert_eq!(stored[0].sign_count, 119);
 }
+
+/// Replicas starting together on an empty database each apply the migrations safely.
+#[tokio::test]
+async fn replicas_starting_at_once_migrate_safely() {
+    let first_url = match crate::support::server::backend() {
+        crate::support::server::Backend::Postgres => {
+            let schema = crate::support::postgres::create_schema().await;
+            (crate::support::postgres::url_for(&schema), Some(schema))
+        }
+        crate::support::server::Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap().keep();
+            (
+                format!("sqlite://{}", dir.join("shared.db").display()),
+                None,
+            )
+        }
+    };
+    let (url, schema) = first_url;
+    let _guard = schema.map(crate::support::postgres::SchemaGuard);
+    let (a, b, c) = tokio::join!(
+        TestServer::start_on_database(&url, &[]),
+        TestServer::start_on_database(&url, &[]),
+        TestServer::start_on_database(&url, &[])
+    );
+    // All three serve the same data.
+    let on_a = a.create_app("migrateapp").await;
+    for replica in [&b, &c] {
+        let r = replica
+            .get("/users/count", &[("ApiSecret", &on_a.secret)])
+            .await;
+        assert_eq!(r.ok()["count"], 0);
+    }
+}
