@@ -47,6 +47,20 @@ pub fn hash_secret(instance_key: &[u8], secret: &str) -> String {
     hex(&mac.finalize().into_bytes())
 }
 
+/// A deterministic, unguessable stand-in for a credential id, derived from the installation key,
+/// so that a sign-in for an unknown user looks like one for a known user (no enumeration) and
+/// looks the same every time it is asked for.
+#[must_use]
+pub fn fake_credential_id(instance_key: &[u8], app_id: &str, identifier: &str) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(instance_key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(b"fake-credential\0");
+    mac.update(app_id.as_bytes());
+    mac.update(b"\0");
+    mac.update(identifier.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
 /// Constant-time string comparison.
 #[must_use]
 pub fn same(a: &str, b: &str) -> bool {

@@ -18,6 +18,7 @@ use crate::http::wire::{
     AssertionCredential, BeginResponse, GenerateTokenRequest, SigninBeginRequest,
     SigninCompleteRequest, TokenResponse, VerifiedUser, VerifyRequest,
 };
+use crate::keys;
 use crate::service::events::{self, EventType};
 use crate::service::Tenant;
 use crate::service::{purposes, reports};
@@ -51,34 +52,48 @@ pub async fn begin(
     let rp_id = require_rp_id(&req.caller)?;
     let purpose = purposes::resolve(s, app_id, req.purpose.as_deref()).await?;
 
-    let user_id = if let Some(user_id) = req.user_id.filter(|u| !u.is_empty()) {
-        Some(user_id)
+    // The user the sign-in names (by id, else by alias), and the text that named them.
+    let named = if let Some(user_id) = req.user_id.filter(|u| !u.is_empty()) {
+        Some((user_id.clone(), user_id))
     } else if let Some(alias) = req.alias.filter(|a| !a.is_empty()) {
         let owners = s
             .store
             .alias_owners(app_id, &[alias_hash(app_id, &alias)])
             .await?;
         // An unknown alias still names someone: no credential will satisfy the sign-in.
-        Some(
-            owners
-                .into_iter()
-                .next()
-                .map(|(_, u)| u)
-                .unwrap_or_default(),
-        )
+        let owner = owners
+            .into_iter()
+            .next()
+            .map(|(_, u)| u)
+            .unwrap_or_default();
+        Some((owner, alias))
     } else {
         None
     };
-    let allow: Vec<Vec<u8>> = match &user_id {
-        Some(u) if !u.is_empty() => s
-            .store
-            .list_credentials(app_id, u)
-            .await?
-            .into_iter()
-            .map(|c| c.credential_id)
-            .collect(),
-        _ => Vec::new(),
+    let allow: Vec<Vec<u8>> = match &named {
+        Some((user_id, identifier)) => {
+            let ids: Vec<Vec<u8>> = s
+                .store
+                .list_credentials(app_id, user_id)
+                .await?
+                .into_iter()
+                .map(|c| c.credential_id)
+                .collect();
+            if ids.is_empty() {
+                // No passkey (or no such user): answer as for a user with one, so that the
+                // response does not reveal which users exist.
+                vec![keys::fake_credential_id(
+                    &s.instance_key,
+                    app_id,
+                    identifier,
+                )]
+            } else {
+                ids
+            }
+        }
+        None => Vec::new(),
     };
+    let user_id = named.map(|(user_id, _)| user_id);
 
     let (options, state) = ceremony::begin_authentication(&ceremony::AuthenticationRequest {
         rp_id: &rp_id,

@@ -450,10 +450,12 @@ async fn sign_in_for_a_named_user_refuses_other_users_passkeys() {
     app.signin_complete(&session, &assertion)
         .await
         .problem(400, "signin_complete_error");
-    // An unknown alias names nobody: no passkey satisfies it.
+    // An unknown alias names nobody: no passkey satisfies it, even one offered regardless.
     let (options, session) = app.signin_begin(&json!({"alias": "nobody"})).await;
-    assert_eq!(options["allowCredentials"], json!([]));
-    let assertion = mallory.get(&options, ORIGIN);
+    assert_eq!(options["allowCredentials"].as_array().unwrap().len(), 1);
+    let mut forged = options.clone();
+    forged["allowCredentials"] = json!([]);
+    let assertion = mallory.get(&forged, ORIGIN);
     app.signin_complete(&session, &assertion)
         .await
         .problem(400, "signin_complete_error");
@@ -555,4 +557,36 @@ async fn malformed_ceremony_requests_are_4xx() {
     }
     // The session was not used up by the malformed attempts that failed before it was read.
     let _ = session;
+}
+
+/// `/signin/begin` answers an unknown alias or user id in the same shape as a known one: one
+/// credential id of the usual length, the same every time, so users cannot be enumerated.
+#[tokio::test]
+async fn sign_in_begin_does_not_reveal_which_users_exist() {
+    let server = TestServer::start().await;
+    let (app, auth) = registered(&server, "enumapp").await;
+    let real_len = auth.credentials()[0].id.len();
+    let shape = |v: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let (known, _) = app.signin_begin(&json!({"alias": "alice"})).await;
+    for fields in [json!({"alias": "mallory"}), json!({"userId": "nobody"})] {
+        let (unknown, _) = app.signin_begin(&fields).await;
+        assert_eq!(shape(&unknown), shape(&known));
+        let ids = unknown["allowCredentials"].as_array().unwrap();
+        assert_eq!(ids.len(), 1, "{fields}");
+        assert_eq!(ids[0]["type"], "public-key");
+        let id = crate::support::authenticator::b64url_decode(ids[0]["id"].as_str().unwrap());
+        assert!(id.len() >= real_len, "a plausible credential id");
+        let (again, _) = app.signin_begin(&fields).await;
+        assert_eq!(
+            again["allowCredentials"], unknown["allowCredentials"],
+            "stable per identifier"
+        );
+    }
+    let (a, _) = app.signin_begin(&json!({"alias": "mallory"})).await;
+    let (b, _) = app.signin_begin(&json!({"alias": "trudy"})).await;
+    assert_ne!(a["allowCredentials"], b["allowCredentials"]);
 }
