@@ -621,6 +621,11 @@ pub struct AppFeaturesResponse {
     pub is_magic_links_enabled: bool,
     #[serde(rename = "magicLinkEmailMonthlyQuota")]
     pub magic_link_email_monthly_quota: i64,
+    /// passkeyd's per-app origin policy; empty lists mean any origin / RP ID.
+    #[serde(rename = "allowedOrigins")]
+    pub allowed_origins: Vec<String>,
+    #[serde(rename = "allowedRpIds")]
+    pub allowed_rp_ids: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -651,6 +656,19 @@ pub struct ManageFeaturesRequest {
         deserialize_with = "lenient::opt_bool"
     )]
     pub allow_attestation: Option<bool>,
+    /// Absent keeps the current list; `[]` turns the policy off.
+    #[serde(
+        rename = "allowedorigins",
+        default,
+        deserialize_with = "lenient::opt_strings"
+    )]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(
+        rename = "allowedrpids",
+        default,
+        deserialize_with = "lenient::opt_strings"
+    )]
+    pub allowed_rp_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -210,6 +210,8 @@ pub async fn features(s: &Services, app_id: &str) -> ApiResult<AppFeaturesRespon
         is_generate_sign_in_token_endpoint_enabled: f.generate_token_enabled,
         is_magic_links_enabled: f.magic_links_enabled,
         magic_link_email_monthly_quota: f.magic_link_monthly_quota,
+        allowed_origins: f.allowed_origins,
+        allowed_rp_ids: f.allowed_rp_ids,
     })
 }
 
@@ -239,6 +241,35 @@ pub async fn set_features(s: &Services, app_id: &str, req: ManageFeaturesRequest
     if req.max_users.is_some_and(|m| m < 0) {
         v.error("maxUsers", "The field MaxUsers must not be negative.");
     }
+    let allowed_origins = match req.allowed_origins {
+        None => current.allowed_origins.clone(),
+        Some(list) => list
+            .iter()
+            .filter_map(|o| {
+                let normal = super::origins::normalize_allowed(o);
+                if normal.is_none() {
+                    v.error(
+                        "allowedOrigins",
+                        format!("'{o}' is not an origin such as https://example.com, android:apk-key-hash:… or ios:bundle-id:…"),
+                    );
+                }
+                normal
+            })
+            .collect(),
+    };
+    let allowed_rp_ids = match req.allowed_rp_ids {
+        None => current.allowed_rp_ids.clone(),
+        Some(list) => list
+            .iter()
+            .filter_map(|r| {
+                let normal = super::origins::normalize_rp_id(r);
+                if normal.is_none() {
+                    v.error("allowedRpIds", format!("'{r}' is not a domain name."));
+                }
+                normal
+            })
+            .collect(),
+    };
     v.finish()?;
     let features = AppFeatures {
         event_logging_enabled: req.event_logging_enabled.unwrap_or(false),
@@ -248,6 +279,8 @@ pub async fn set_features(s: &Services, app_id: &str, req: ManageFeaturesRequest
             .unwrap_or(current.magic_link_monthly_quota),
         max_users: req.max_users,
         allow_attestation: req.allow_attestation.unwrap_or(false),
+        allowed_origins,
+        allowed_rp_ids,
         ..current
     };
     s.store.replace_features(app_id, &features).await?;

@@ -68,6 +68,8 @@ pub async fn create(
             allow_attestation: req.allow_attestation.unwrap_or(false),
             generate_token_enabled: true,
             magic_links_enabled: true,
+            allowed_origins: Vec::new(),
+            allowed_rp_ids: Vec::new(),
         },
     };
 

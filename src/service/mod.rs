@@ -7,6 +7,7 @@ pub mod authenticators;
 pub mod events;
 pub mod magic;
 pub mod maintenance;
+pub mod origins;
 pub mod purposes;
 pub mod register;
 pub mod reports;

@@ -18,10 +18,10 @@ use crate::http::wire::{
     AttestationCredential, BeginResponse, RegisterBeginRequest, RegisterCompleteRequest,
     RegisterTokenRequest, TokenResponse, VerifiedUser,
 };
-use crate::service::authenticators;
 use crate::service::events::{self, EventType};
 use crate::service::users::alias_conflict;
 use crate::service::Tenant;
+use crate::service::{authenticators, origins};
 use crate::store::{AliasRecord, Conflict, CredentialRecord, StoreError, TokenKind};
 use crate::tokens;
 use crate::Services;
@@ -178,8 +178,9 @@ pub async fn begin(
         false,
     )
     .await?;
-    require_origin(&req.caller)?;
+    let (origin_text, _) = require_origin(&req.caller)?;
     let rp_id = require_rp_id(&req.caller)?;
+    origins::check(app, &origin_text, Some(&rp_id))?;
     if grant.user_id.is_empty() {
         return Err(ApiError::bad_request(
             "missing_userid",
@@ -302,6 +303,7 @@ pub async fn complete(
     }
     v.finish()?;
     let (origin_text, origin) = require_origin(&req.caller)?;
+    origins::check(app, &origin_text, None)?;
     let response = decode_attestation(req.response.unwrap_or_default())?;
     let session_hash = tokens::parse(req.session.as_deref(), tokens::SESSION)?;
 

@@ -21,7 +21,7 @@ use crate::http::wire::{
 use crate::keys;
 use crate::service::events::{self, EventType};
 use crate::service::Tenant;
-use crate::service::{purposes, reports};
+use crate::service::{origins, purposes, reports};
 use crate::store::{SignCountUpdate, TokenKind};
 use crate::tokens;
 use crate::Services;
@@ -48,8 +48,9 @@ pub async fn begin(
 ) -> ApiResult<BeginResponse<RequestOptions>> {
     let app = &tenant.app;
     let app_id = app.id.as_str();
-    require_origin(&req.caller)?;
+    let (origin_text, _) = require_origin(&req.caller)?;
     let rp_id = require_rp_id(&req.caller)?;
+    origins::check(app, &origin_text, Some(&rp_id))?;
     let purpose = purposes::resolve(s, app_id, req.purpose.as_deref()).await?;
 
     // The user the sign-in names (by id, else by alias), and the text that named them.
@@ -140,6 +141,7 @@ pub async fn complete(
     let app = &tenant.app;
     let app_id = app.id.as_str();
     let (origin_text, origin) = require_origin(&req.caller)?;
+    origins::check(app, &origin_text, None)?;
     let Some(credential) = req.response else {
         return Err(ApiError::validation(
             "response",

@@ -62,6 +62,10 @@ pub struct AppFeatures {
     pub allow_attestation: bool,
     pub generate_token_enabled: bool,
     pub magic_links_enabled: bool,
+    /// Origins ceremonies may come from; empty means any (the original's behaviour).
+    pub allowed_origins: Vec<String>,
+    /// RP IDs ceremonies may use; empty means any.
+    pub allowed_rp_ids: Vec<String>,
 }
 
 /// A partial update of an app's features (`POST /apps/features`).
@@ -228,10 +232,28 @@ pub struct SignCountUpdate {
     pub used_at: DateTime<Utc>,
 }
 
+/// The connections of one pool at a moment, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// `reader` / `writer` (SQLite), `shared` (PostgreSQL).
+    pub pool: &'static str,
+    /// Open connections, in use plus idle.
+    pub size: u32,
+    pub idle: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A round trip to the database, for health checks.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The connection pools' current sizes, for metrics.
+    fn pool_stats(&self) -> Vec<PoolStats> {
+        Vec::new()
+    }
+
+    /// Closes the pools at shutdown, waiting for connections in use to come back.
+    async fn close(&self) {}
 
     /// A random per-installation secret, created on first use and shared by every replica.
     async fn instance_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
@@ -260,7 +282,7 @@ pub trait Store: Send + Sync + 'static {
 
     async fn set_app_frozen(&self, app_id: &str, frozen: bool) -> StoreResult<bool>;
     /// Replaces the management-controlled features (logging, retention, quota, max users,
-    /// attestation).
+    /// attestation, origin policy).
     async fn replace_features(&self, app_id: &str, features: &AppFeatures) -> StoreResult<bool>;
     /// Schedules (`Some`) or cancels (`None`) the deletion of an app.
     async fn set_app_deletion(

@@ -40,12 +40,21 @@ struct AppRow {
     generate_token_enabled: bool,
     magic_links_enabled: bool,
     delete_at: Option<i64>,
+    allowed_origins: String,
+    allowed_rp_ids: String,
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 const APP_COLUMNS: &str = "apps.id, apps.admin_email, apps.created_at, apps.frozen, \
     apps.event_logging_enabled, apps.event_logging_retention_days, apps.magic_link_monthly_quota, \
     apps.max_users, apps.allow_attestation, apps.generate_token_enabled, apps.magic_links_enabled, \
-    apps.delete_at";
+    apps.delete_at, apps.allowed_origins, apps.allowed_rp_ids";
 
 impl From<AppRow> for AppRecord {
     fn from(r: AppRow) -> Self {
@@ -63,6 +72,8 @@ impl From<AppRow> for AppRecord {
                 allow_attestation: r.allow_attestation,
                 generate_token_enabled: r.generate_token_enabled,
                 magic_links_enabled: r.magic_links_enabled,
+                allowed_origins: lines(&r.allowed_origins),
+                allowed_rp_ids: lines(&r.allowed_rp_ids),
             },
         }
     }
@@ -277,6 +288,34 @@ impl Store for SqlStore {
             .map_err(classify)
     }
 
+    fn pool_stats(&self) -> Vec<super::PoolStats> {
+        let stats = |name: &'static str, pool: &Pool| {
+            let (size, idle) = match pool {
+                Pool::Sqlite(p) => (p.size(), p.num_idle()),
+                Pool::Postgres(p) => (p.size(), p.num_idle()),
+            };
+            super::PoolStats {
+                pool: name,
+                size,
+                idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            }
+        };
+        match &self.writer {
+            // PostgreSQL: one pool for reads and writes.
+            Pool::Postgres(_) => vec![stats("shared", &self.writer)],
+            Pool::Sqlite(_) => vec![stats("reader", &self.reader), stats("writer", &self.writer)],
+        }
+    }
+
+    async fn close(&self) {
+        for pool in [&self.reader, &self.writer] {
+            match pool {
+                Pool::Sqlite(p) => p.close().await,
+                Pool::Postgres(p) => p.close().await,
+            }
+        }
+    }
+
     async fn instance_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
         self.writer
             .execute(
@@ -445,10 +484,13 @@ impl Store for SqlStore {
     }
 
     async fn replace_features(&self, app_id: &str, f: &AppFeatures) -> StoreResult<bool> {
+        let origins = f.allowed_origins.join("\n");
+        let rp_ids = f.allowed_rp_ids.join("\n");
         self.writer
             .execute(
                 "update apps set event_logging_enabled = $2, event_logging_retention_days = $3, \
-                 magic_link_monthly_quota = $4, max_users = $5, allow_attestation = $6 where id = $1",
+                 magic_link_monthly_quota = $4, max_users = $5, allow_attestation = $6, \
+                 allowed_origins = $7, allowed_rp_ids = $8 where id = $1",
                 &[
                     app_id.into(),
                     f.event_logging_enabled.into(),
@@ -456,6 +498,8 @@ impl Store for SqlStore {
                     f.magic_link_monthly_quota.into(),
                     f.max_users.into(),
                     f.allow_attestation.into(),
+                    (&origins).into(),
+                    (&rp_ids).into(),
                 ],
             )
             .await

@@ -385,3 +385,112 @@ async fn deletion_is_immediate_for_young_apps_and_scheduled_for_used_ones() {
         .await
         .problem(401, "unauthorized");
 }
+
+/// The per-app origin policy: off by default; when set, ceremonies from other origins or RP
+/// IDs are refused at every step.
+#[tokio::test]
+async fn origin_policy() {
+    let server = TestServer::start().await;
+    let app = server.create_app("policyapp").await;
+    let features = "/admin/apps/policyapp/features";
+    let mut auth = TestAuthenticator::new();
+
+    // Off by default: any origin may begin.
+    async fn begin(
+        app: &crate::support::server::TestApp<'_>,
+        origin: &str,
+        rp_id: &str,
+    ) -> crate::support::server::Resp {
+        app.browser("/signin/begin", &json!({"Origin": origin, "RPID": rp_id}))
+            .await
+    }
+    begin(&app, "https://elsewhere.example", "elsewhere.example")
+        .await
+        .ok();
+
+    let r = server
+        .admin(
+            Method::POST,
+            features,
+            Some(&json!({"allowedOrigins": ["https://Example.com/", "android:apk-key-hash:abc"], "allowedRpIds": ["EXAMPLE.com"]})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let f = server.admin(Method::GET, features, None).await;
+    assert_eq!(
+        f.ok()["allowedOrigins"],
+        json!(["https://example.com", "android:apk-key-hash:abc"])
+    );
+    assert_eq!(f.body["allowedRpIds"], json!(["example.com"]));
+
+    // The listed origin and RP ID work end to end.
+    register(&app, &mut auth, "u1", &[]).await;
+    crate::ceremonies::sign_in(
+        &app,
+        &mut auth,
+        &json!({"userId": "u1"}),
+        &Default::default(),
+    )
+    .await;
+
+    for origin in [
+        "https://evil-example.com",
+        "https://example.com.evil.com",
+        "http://example.com",
+        "https://example.com:8443",
+        "https://example.com.",
+    ] {
+        begin(&app, origin, RP_ID)
+            .await
+            .problem(400, "origin_not_allowed");
+    }
+    begin(&app, ORIGIN, "evil.com")
+        .await
+        .problem(400, "rp_id_not_allowed");
+    let token = app
+        .register_token(&json!({"userId": "u2", "username": "n"}))
+        .await;
+    let r = app
+        .browser(
+            "/register/begin",
+            &json!({"token": token, "Origin": "https://evil.com", "RPID": RP_ID}),
+        )
+        .await;
+    r.problem(400, "origin_not_allowed");
+    // Completion is checked too: a session begun from a good origin cannot be completed from
+    // another one.
+    let (options, session) = app.signin_begin(&json!({"userId": "u1"})).await;
+    let assertion = auth.get(&options, ORIGIN);
+    let r = app
+        .browser("/signin/complete", &json!({"session": session, "response": assertion, "Origin": "https://evil.com", "RPID": RP_ID}))
+        .await;
+    r.problem(400, "origin_not_allowed");
+
+    let r = server
+        .admin(
+            Method::POST,
+            features,
+            Some(
+                &json!({"allowedOrigins": ["ftp://x", "nonsense"], "allowedRpIds": ["bad domain"]}),
+            ),
+        )
+        .await;
+    let errors = &r.problem(400, "validation_error")["errors"];
+    assert!(errors["allowedOrigins"].is_array() && errors["allowedRpIds"].is_array());
+
+    // Other feature changes keep the policy; an empty list turns it off.
+    server
+        .admin(Method::POST, features, Some(&json!({"maxUsers": 10})))
+        .await;
+    begin(&app, "https://evil.com", RP_ID)
+        .await
+        .problem(400, "origin_not_allowed");
+    server
+        .admin(
+            Method::POST,
+            features,
+            Some(&json!({"allowedOrigins": [], "allowedRpIds": []})),
+        )
+        .await;
+    begin(&app, "https://evil.com", "evil.com").await.ok();
+}

@@ -421,6 +421,8 @@ async fn a_key_without_the_scope_is_forbidden() {
             allow_attestation: false,
             generate_token_enabled: true,
             magic_links_enabled: true,
+            allowed_origins: Vec::new(),
+            allowed_rp_ids: Vec::new(),
         },
     };
     let record = ApiKeyRecord {
