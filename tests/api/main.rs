@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod authenticators;
 mod ceremonies;
+mod crash;
 mod isolation;
 mod magic_links;
 mod management;

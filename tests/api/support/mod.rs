@@ -2,5 +2,6 @@ pub mod authenticator;
 pub mod cluster;
 pub mod mds;
 pub mod postgres;
+pub mod process;
 pub mod server;
 pub mod smtp;
