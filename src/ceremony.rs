@@ -542,8 +542,10 @@ fn parse_attested_data(attestation_object: &[u8]) -> Result<AttestedData, Ceremo
     let credential_id = auth_data.get(55..55 + id_len).ok_or_else(unreadable)?;
     let key_start = auth_data.get(55 + id_len..).ok_or_else(unreadable)?;
     let mut rest = key_start;
-    let _: Value = ciborium::from_reader(&mut rest).map_err(|_| unreadable())?;
+    let key: Value = ciborium::from_reader(&mut rest).map_err(|_| unreadable())?;
     let key_len = key_start.len() - rest.len();
+    check_cose_key(&key, &key_start[..key_len])?;
+    check_extensions(auth_data[32], rest)?;
     let aaguid = uuid::Uuid::from_slice(aaguid).map_err(|_| unreadable())?;
     Ok(AttestedData {
         format,
@@ -551,6 +553,68 @@ fn parse_attested_data(attestation_object: &[u8]) -> Result<AttestedData, Ceremo
         credential_id: credential_id.to_vec(),
         public_key: key_start[..key_len].to_vec(),
     })
+}
+
+/// What webauthn-rs leaves unchecked in a credential public key: it must be canonical CBOR
+/// (WebAuthn §6.5.1.1: definite lengths, shortest forms), use no label twice (RFC 9052 §3;
+/// a repeated `kty` is a key-type confusion), and name the curve its algorithm requires
+/// (WebAuthn §5.8.5: ES256 on P-256, ES384 on P-384; RS256 on an RSA key).
+fn check_cose_key(key: &ciborium::Value, bytes: &[u8]) -> Result<(), CeremonyError> {
+    use ciborium::Value;
+    let bad = || fail("The credential public key is not a valid COSE key.");
+    let map = key.as_map().ok_or_else(bad)?;
+    let mut encoded = Vec::with_capacity(bytes.len());
+    ciborium::into_writer(key, &mut encoded).map_err(|_| bad())?;
+    if encoded != bytes {
+        return Err(fail(
+            "The credential public key is not canonical CBOR (indefinite or overlong items).",
+        ));
+    }
+    let labels: Vec<&Value> = map.iter().map(|(k, _)| k).collect();
+    for (i, label) in labels.iter().enumerate() {
+        if labels[..i].contains(label) {
+            return Err(fail("The credential public key repeats a label."));
+        }
+    }
+    let int = |label: i64| -> Option<i128> {
+        map.iter()
+            .find(|(k, _)| k.as_integer().map(i128::from) == Some(i128::from(label)))
+            .and_then(|(_, v)| v.as_integer().map(i128::from))
+    };
+    let (kty, alg, crv) = (int(1), int(3), int(-1));
+    let consistent = match alg {
+        Some(-7) => kty == Some(2) && crv == Some(1),
+        Some(-35) => kty == Some(2) && crv == Some(2),
+        Some(-257) => kty == Some(3),
+        _ => false,
+    };
+    if !consistent {
+        return Err(fail(
+            "The credential public key's type or curve does not match its algorithm.",
+        ));
+    }
+    Ok(())
+}
+
+/// After the fixed part (and the attested credential data, if any), authenticator data may
+/// hold exactly one extensions map, and only when its ED flag is set. webauthn-rs ignores
+/// anything else that follows; the original's library refuses it.
+fn check_extensions(flags: u8, rest: &[u8]) -> Result<(), CeremonyError> {
+    const ED: u8 = 0x80;
+    let leftover = || fail("The authenticator data has bytes it does not account for.");
+    if flags & ED == 0 {
+        return if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(leftover())
+        };
+    }
+    let mut tail = rest;
+    let extensions: ciborium::Value = ciborium::from_reader(&mut tail).map_err(|_| leftover())?;
+    if extensions.as_map().is_none() || !tail.is_empty() {
+        return Err(leftover());
+    }
+    Ok(())
 }
 
 // ---- Authentication ---------------------------------------------------------------------
@@ -653,6 +717,16 @@ pub fn finish_authentication(
         .map_err(|_| fail("The stored credential could not be read."))?;
     credential.counter = sign_count;
     check_client_data(&response.client_data_json, "webauthn.get")?;
+    // rpIdHash(32) flags(1) signCount(4), then nothing but an optional extensions map.
+    let flags = *response
+        .authenticator_data
+        .get(32)
+        .ok_or_else(|| fail("The authenticator data is too short."))?;
+    let rest = response
+        .authenticator_data
+        .get(37..)
+        .ok_or_else(|| fail("The authenticator data is too short."))?;
+    check_extensions(flags, rest)?;
     let request = PublicKeyCredential {
         id: response.id.clone(),
         raw_id: response.raw_id.clone(),
