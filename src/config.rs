@@ -1,8 +1,11 @@
 //! Configuration: one typed value, read from environment variables and validated at start-up.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:5701";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/passkeyd.db";
@@ -79,6 +82,12 @@ pub struct Config {
     pub magic_link_new_app_hours: i64,
     /// A FIDO MDS3 blob to check authenticators against.
     pub mds_file: Option<PathBuf>,
+    /// An app to create at start-up when it does not exist; its keys are logged once.
+    pub bootstrap_app: Option<String>,
+    /// How long in-flight requests may still run after SIGTERM or SIGINT.
+    pub shutdown_timeout: Duration,
+    /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,23 +111,69 @@ impl Config {
     }
 
     /// Reads configuration through `lookup`, so tests can pass a map instead of touching the
-    /// process environment. Empty values count as unset.
+    /// process environment. Empty values count as unset. Files named by `*_FILE` variables are
+    /// read from disk.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_sources(lookup, |path| std::fs::read_to_string(path))
+    }
+
+    /// Like [`Config::from_lookup`], with `read_file` reading the files that `*_FILE`
+    /// variables name (tests pass a map).
+    pub fn from_sources(
+        lookup: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&str) -> std::io::Result<String>,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        // A secret from `name` or from the file `file_var` names (never both), without the
+        // file's trailing newline.
+        let secret =
+            |name: &'static str, file_var: &'static str| -> Result<Option<String>, ConfigError> {
+                match (get(name), get(file_var)) {
+                    (Some(_), Some(_)) => Err(bad(
+                        name,
+                        format!("set either {name} or {file_var}, not both"),
+                    )),
+                    (Some(value), None) => Ok(Some(value)),
+                    (None, Some(path)) => {
+                        let text = read_file(&path)
+                            .map_err(|e| bad(file_var, format!("cannot read '{path}': {e}")))?;
+                        let value = text.trim_end_matches(['\r', '\n']);
+                        if value.trim().is_empty() {
+                            return Err(bad(file_var, format!("'{path}' is empty")));
+                        }
+                        Ok(Some(value.to_owned()))
+                    }
+                    (None, None) => Ok(None),
+                }
+            };
 
-        let listen = get("PASSKEYD_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen.parse().map_err(|_| {
-            bad(
-                "PASSKEYD_LISTEN",
-                format!("'{listen}' is not a socket address such as 0.0.0.0:5701"),
-            )
-        })?;
+        // The original's ASPNETCORE_HTTP_PORTS is honoured when PASSKEYD_LISTEN is not set.
+        let listen = match (get("PASSKEYD_LISTEN"), get("ASPNETCORE_HTTP_PORTS")) {
+            (None, Some(ports)) => parse_http_ports(&ports)?,
+            (listen, _) => {
+                let listen = listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+                listen.parse().map_err(|_| {
+                    bad(
+                        "PASSKEYD_LISTEN",
+                        format!("'{listen}' is not a socket address such as 0.0.0.0:5701"),
+                    )
+                })?
+            }
+        };
 
-        let database_url =
-            get("PASSKEYD_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        let database = parse_database_url(&database_url, &get)?;
+        let database = match secret("PASSKEYD_DATABASE_URL", "PASSKEYD_DATABASE_URL_FILE")? {
+            Some(url) => parse_database_url(&url, &get)?,
+            None => match get("ConnectionStrings__sqlite__api") {
+                Some(connection_string) => DatabaseConfig::Sqlite {
+                    path: parse_ado_sqlite(&connection_string)?,
+                },
+                None => parse_database_url(DEFAULT_DATABASE_URL, &get)?,
+            },
+        };
 
-        let management_key = get("PASSKEYD_MANAGEMENT_KEY").map(Secret::new);
+        let management_key = secret("PASSKEYD_MANAGEMENT_KEY", "PASSKEYD_MANAGEMENT_KEY_FILE")?
+            .or_else(|| get("PasswordlessManagement__ManagementKey"))
+            .map(Secret::new);
 
         let log_format = match get("PASSKEYD_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -131,7 +186,8 @@ impl Config {
             }
         };
 
-        let mail = match (get("PASSKEYD_SMTP_URL"), get("PASSKEYD_MAIL_FILE")) {
+        let smtp_url = secret("PASSKEYD_SMTP_URL", "PASSKEYD_SMTP_URL_FILE")?;
+        let mail = match (smtp_url, get("PASSKEYD_MAIL_FILE")) {
             (Some(_), Some(_)) => {
                 return Err(bad(
                     "PASSKEYD_MAIL_FILE",
@@ -159,6 +215,35 @@ impl Config {
         };
         let mds_file = get("PASSKEYD_MDS_FILE").map(PathBuf::from);
 
+        let bootstrap_app = match get("PASSKEYD_BOOTSTRAP_APP") {
+            None => None,
+            Some(id) if crate::service::apps::is_valid_app_id(id.trim()) => {
+                Some(id.trim().to_owned())
+            }
+            Some(id) => {
+                return Err(bad(
+                    "PASSKEYD_BOOTSTRAP_APP",
+                    format!(
+                        "'{id}' is not an app id (3 to 62 lower-case letters and digits, \
+                         starting with a letter)"
+                    ),
+                ))
+            }
+        };
+        let shutdown_timeout = match get("PASSKEYD_SHUTDOWN_TIMEOUT_SECS") {
+            None => Duration::from_secs(20),
+            Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| {
+                bad(
+                    "PASSKEYD_SHUTDOWN_TIMEOUT_SECS",
+                    format!("'{v}' is not a whole number of seconds"),
+                )
+            })?),
+        };
+        let trusted_proxies = match get("PASSKEYD_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => parse_trusted_proxies(&list)?,
+        };
+
         Ok(Self {
             listen,
             database,
@@ -168,8 +253,84 @@ impl Config {
             mail_from,
             magic_link_new_app_hours,
             mds_file,
+            bootstrap_app,
+            shutdown_timeout,
+            trusted_proxies,
         })
     }
+}
+
+/// `ASPNETCORE_HTTP_PORTS` (the original's variable): one port, on every interface.
+fn parse_http_ports(value: &str) -> Result<SocketAddr, ConfigError> {
+    const NAME: &str = "ASPNETCORE_HTTP_PORTS";
+    let ports: Vec<&str> = value
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let [port] = ports.as_slice() else {
+        return Err(bad(
+            NAME,
+            format!("'{value}': passkeyd listens on one port; give one, or set PASSKEYD_LISTEN"),
+        ));
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| bad(NAME, format!("'{port}' is not a port number")))?;
+    Ok(SocketAddr::from(([0, 0, 0, 0], port)))
+}
+
+/// The SQLite file of an ADO.NET connection string such as `Data Source=/data/api.db`
+/// (`ConnectionStrings__sqlite__api`, the original's variable). Other keys are ignored.
+fn parse_ado_sqlite(connection_string: &str) -> Result<PathBuf, ConfigError> {
+    const NAME: &str = "ConnectionStrings__sqlite__api";
+    let source = connection_string.split(';').find_map(|part| {
+        let (key, value) = part.split_once('=')?;
+        let key: String = key
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        matches!(key.as_str(), "datasource" | "filename").then(|| {
+            let value = value.trim();
+            value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(value)
+                .to_owned()
+        })
+    });
+    match source {
+        Some(path) if !path.is_empty() && path != ":memory:" => Ok(PathBuf::from(path)),
+        Some(_) => Err(bad(
+            NAME,
+            "needs a file path: an in-memory database would lose every passkey on restart",
+        )),
+        None => Err(bad(
+            NAME,
+            "has no Data Source; expected for example 'Data Source=/data/api.db'",
+        )),
+    }
+}
+
+/// `PASSKEYD_TRUSTED_PROXIES`: comma-separated addresses and CIDR ranges.
+fn parse_trusted_proxies(list: &str) -> Result<Vec<IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    bad(
+                        "PASSKEYD_TRUSTED_PROXIES",
+                        format!("'{entry}' is not an IP address or CIDR range such as 10.0.0.0/8"),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn parse_database_url(
@@ -310,6 +471,189 @@ mod tests {
         let printed = format!("{c:?}");
         assert!(!printed.contains("topsecret"));
         assert!(!printed.contains("mailsecret"));
+    }
+
+    /// Configuration from variables and from files the `*_FILE` variables name.
+    fn config_with_files(
+        pairs: &[(&str, &str)],
+        files: &[(&str, &str)],
+    ) -> Result<Config, ConfigError> {
+        Config::from_sources(
+            |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            },
+            |path| {
+                files
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, text)| (*text).to_owned())
+                    .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+            },
+        )
+    }
+
+    #[test]
+    fn secrets_from_files() {
+        let c = config_with_files(
+            &[
+                ("PASSKEYD_MANAGEMENT_KEY_FILE", "/run/secrets/mk"),
+                ("PASSKEYD_DATABASE_URL_FILE", "/run/secrets/db"),
+                ("PASSKEYD_SMTP_URL_FILE", "/run/secrets/smtp"),
+            ],
+            &[
+                ("/run/secrets/mk", "from-a-file\n"),
+                ("/run/secrets/db", "postgres://u:pw@db/passkeyd\r\n"),
+                ("/run/secrets/smtp", "smtp://mail:25"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.management_key.unwrap().expose(), "from-a-file");
+        let DatabaseConfig::Postgres { url, .. } = c.database else {
+            panic!("the file's URL selects PostgreSQL")
+        };
+        assert_eq!(url.expose(), "postgres://u:pw@db/passkeyd");
+        let MailConfig::Smtp { url } = c.mail else {
+            panic!("the file's SMTP URL is used")
+        };
+        assert_eq!(url.expose(), "smtp://mail:25");
+    }
+
+    #[test]
+    fn secret_files_errors_name_the_variable() {
+        for name in [
+            "PASSKEYD_MANAGEMENT_KEY",
+            "PASSKEYD_DATABASE_URL",
+            "PASSKEYD_SMTP_URL",
+        ] {
+            let file_var = format!("{name}_FILE");
+            let both = [(name, "sqlite://x.db"), (file_var.as_str(), "/s")];
+            let e = config_with_files(&both, &[("/s", "sqlite://y.db")]).unwrap_err();
+            assert_eq!(e.name, name);
+            assert!(e.to_string().contains(&file_var), "{e}");
+
+            let missing = [(file_var.as_str(), "/nowhere")];
+            let e = config_with_files(&missing, &[]).unwrap_err();
+            assert_eq!(e.name, file_var);
+            assert!(e.to_string().contains("/nowhere"), "{e}");
+
+            let empty = [(file_var.as_str(), "/empty")];
+            let e = config_with_files(&empty, &[("/empty", "\n")]).unwrap_err();
+            assert_eq!(e.name, file_var);
+        }
+    }
+
+    #[test]
+    fn secret_file_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("management-key");
+        std::fs::write(&path, "on-disk\n").unwrap();
+        let path = path.to_str().unwrap().to_owned();
+        let c = config(&[("PASSKEYD_MANAGEMENT_KEY_FILE", &path)]).unwrap();
+        assert_eq!(c.management_key.unwrap().expose(), "on-disk");
+    }
+
+    #[test]
+    fn original_names() {
+        let c = config(&[
+            ("PasswordlessManagement__ManagementKey", "original-key"),
+            (
+                "ConnectionStrings__sqlite__api",
+                "Data Source=/data/api.db;Cache=Shared",
+            ),
+            ("ASPNETCORE_HTTP_PORTS", "8080"),
+        ])
+        .unwrap();
+        assert_eq!(c.management_key.unwrap().expose(), "original-key");
+        let DatabaseConfig::Sqlite { path } = c.database else {
+            panic!("the connection string selects SQLite")
+        };
+        assert_eq!(path, PathBuf::from("/data/api.db"));
+        assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
+
+        let c = config(&[(
+            "ConnectionStrings__sqlite__api",
+            "datasource = 'rel/api.db'",
+        )])
+        .unwrap();
+        let DatabaseConfig::Sqlite { path } = c.database else {
+            panic!("SQLite")
+        };
+        assert_eq!(path, PathBuf::from("rel/api.db"));
+
+        for bad_value in ["Cache=Shared", "Data Source=:memory:"] {
+            let e = config(&[("ConnectionStrings__sqlite__api", bad_value)]).unwrap_err();
+            assert_eq!(e.name, "ConnectionStrings__sqlite__api");
+        }
+        for bad_value in ["http", "80;8080", "70000"] {
+            let e = config(&[("ASPNETCORE_HTTP_PORTS", bad_value)]).unwrap_err();
+            assert_eq!(e.name, "ASPNETCORE_HTTP_PORTS");
+        }
+    }
+
+    #[test]
+    fn passkeyd_names_win_over_the_originals() {
+        let c = config_with_files(
+            &[
+                ("PasswordlessManagement__ManagementKey", "original-key"),
+                ("PASSKEYD_MANAGEMENT_KEY_FILE", "/mk"),
+                ("ConnectionStrings__sqlite__api", "Data Source=/data/api.db"),
+                ("PASSKEYD_DATABASE_URL", "sqlite:///var/lib/p.db"),
+                ("ASPNETCORE_HTTP_PORTS", "8080"),
+                ("PASSKEYD_LISTEN", "127.0.0.1:9000"),
+            ],
+            &[("/mk", "own-key\n")],
+        )
+        .unwrap();
+        assert_eq!(c.management_key.unwrap().expose(), "own-key");
+        let DatabaseConfig::Sqlite { path } = c.database else {
+            panic!("SQLite")
+        };
+        assert_eq!(path, PathBuf::from("/var/lib/p.db"));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        let c = config(&[
+            ("PasswordlessManagement__ManagementKey", "original-key"),
+            ("PASSKEYD_MANAGEMENT_KEY", "own-key"),
+        ])
+        .unwrap();
+        assert_eq!(c.management_key.unwrap().expose(), "own-key");
+    }
+
+    #[test]
+    fn operations_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bootstrap_app, None);
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(20));
+        assert!(c.trusted_proxies.is_empty());
+
+        let c = config(&[
+            ("PASSKEYD_BOOTSTRAP_APP", "myapp"),
+            ("PASSKEYD_SHUTDOWN_TIMEOUT_SECS", "5"),
+            (
+                "PASSKEYD_TRUSTED_PROXIES",
+                "10.0.0.0/8, 192.168.1.10,::1 ,fd00::/8",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.bootstrap_app.as_deref(), Some("myapp"));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(5));
+        let proxies: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            proxies,
+            ["10.0.0.0/8", "192.168.1.10/32", "::1/128", "fd00::/8"]
+        );
+
+        for (name, value) in [
+            ("PASSKEYD_BOOTSTRAP_APP", "My App"),
+            ("PASSKEYD_SHUTDOWN_TIMEOUT_SECS", "-1"),
+            ("PASSKEYD_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
+            ("PASSKEYD_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ] {
+            let e = config(&[(name, value)]).unwrap_err();
+            assert_eq!(e.name, name, "{value}");
+        }
     }
 
     #[test]

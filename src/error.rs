@@ -18,6 +18,10 @@ tokio::task_local! {
     pub static REQUEST_ID: String;
 }
 
+/// The `errorCode` of a problem response, left in the response's extensions for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 /// A problem document. Boxed inside [`ApiError`] so that `Result`s stay small.
 #[derive(Debug)]
 pub struct Problem {
@@ -191,6 +195,8 @@ impl IntoResponse for ApiError {
         if let Some(scheme) = p.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
         }
+        // Counted by errorCode in `passkeyd_ceremony_errors_total` (see `http::metrics`).
+        response.extensions_mut().insert(ErrorCode(p.error_code));
         response
     }
 }

@@ -3,6 +3,7 @@
 //! `main.rs` only handles the process; everything else (tests included) builds the server
 //! through [`open`] and [`http::router`].
 
+pub mod bootstrap;
 pub mod ceremony;
 pub mod clock;
 pub mod config;
@@ -36,6 +37,8 @@ pub struct Services {
     pub magic_link_new_app_hours: i64,
     /// Authenticator metadata, when a FIDO MDS3 blob is configured.
     pub metadata: Option<Metadata>,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 pub type AppState = Arc<Services>;
@@ -75,5 +78,6 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
         mailer,
         magic_link_new_app_hours: config.magic_link_new_app_hours,
         metadata,
+        trusted_proxies: config.trusted_proxies.clone(),
     }))
 }

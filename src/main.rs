@@ -62,8 +62,15 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSKEYD_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("PASSKEYD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // webauthn-rs logs ceremony state (challenges, client data) at debug and trace: never
+    // let a log filter turn that on.
+    for directive in ["webauthn_rs_core=info", "webauthn_rs_proto=info"] {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     // Colours only for a person at a terminal, never in files or container logs.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
@@ -92,14 +99,45 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "authenticator metadata loaded"
         );
     }
+    if let Some(app_id) = &config.bootstrap_app {
+        passkeyd::bootstrap::run(&state, app_id).await?;
+    }
     tokio::spawn(maintenance(state.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-    tracing::info!(address = %config.listen, database = ?config.database, "passkeyd listening");
-    axum::serve(listener, passkeyd::http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let address = listener.local_addr().unwrap_or(config.listen);
+    tracing::info!(%address, database = ?config.database, "passkeyd listening");
+    let app = passkeyd::http::router(state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // On SIGTERM/SIGINT the listener closes at once and in-flight requests get
+    // PASSKEYD_SHUTDOWN_TIMEOUT_SECS to finish; then they are abandoned.
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    });
+    let deadline = async {
+        if stopping_rx.await.is_err() {
+            // The server ended without a signal.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(config.shutdown_timeout).await;
+    };
+    tokio::select! {
+        result = std::future::IntoFuture::into_future(server) => result?,
+        () = deadline => tracing::warn!(
+            timeout_secs = config.shutdown_timeout.as_secs(),
+            "shutdown timeout reached: abandoning requests still in flight"
+        ),
+    }
+    // Connections still held by abandoned requests are not waited for long.
+    if tokio::time::timeout(Duration::from_secs(2), state.store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still in use at exit");
+    }
     tracing::info!("passkeyd stopped");
     Ok(())
 }
@@ -131,7 +169,7 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: no new connections; waiting for requests in flight");
 }
 
 async fn create_app(config: Config, app_id: &str) -> anyhow::Result<()> {

@@ -1,8 +1,11 @@
 //! The HTTP surface: routes, the middleware stack, and thin handlers.
 
 pub mod auth;
+pub mod client_ip;
 pub mod extract;
 mod lenient;
+pub mod metrics;
+mod openapi;
 pub mod wire;
 
 mod admin;
@@ -12,6 +15,8 @@ mod register;
 mod settings;
 mod signin;
 mod users;
+
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -111,13 +116,19 @@ fn api_routes() -> Router<AppState> {
 /// The complete application: routes at the root and again under `/api` (the self-hosted
 /// original's prefix), wrapped in the middleware stack.
 pub fn router(state: AppState) -> Router {
+    let metrics = Arc::new(metrics::Metrics::new(state.store.clone()));
+    let scrape = metrics.clone();
     let routes = Router::new()
         .route("/", get(health::root))
+        .route("/openapi.yaml", get(openapi::yaml))
+        .route("/swagger/v4/swagger.json", get(openapi::json))
+        .route("/metrics", get(move || std::future::ready(scrape.render())))
         .merge(api_routes())
         .nest("/api", api_routes())
+        .route_layer(axum::middleware::from_fn(metrics::remember_route))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state);
-    layers::wrap(routes)
+        .with_state(state.clone());
+    layers::wrap(routes, &state, metrics)
 }

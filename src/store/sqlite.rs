@@ -28,14 +28,10 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlStore> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
-    let writer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options.clone())
-        .await?;
-    // Several processes may open one file at once; sqlx does not lock SQLite migrations, so
-    // an exclusive lock on a file beside the database serialises them.
-    let lock_path = path.with_extension("migrate-lock");
+    // Several processes may open one file at once. Creating the file, switching it to WAL and
+    // migrating all take the write lock, and sqlx does not lock SQLite migrations: an
+    // exclusive lock on a file beside the database serialises the whole opening.
+    let lock_path = path.with_extension("open-lock");
     let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -46,13 +42,21 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlStore> {
         Ok(file)
     })
     .await??;
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options.clone())
+        .await?;
     MIGRATOR.run(&writer).await?;
-    drop(lock);
     let reader = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options.read_only(true))
         .await?;
+    // The reader pool connects lazily beyond its first connection; make one now, inside the
+    // lock, so that its WAL set-up does not race another process's opening.
+    drop(reader.acquire().await?);
+    drop(lock);
     Ok(SqlStore {
         reader: Pool::Sqlite(reader),
         writer: Pool::Sqlite(writer),

@@ -5,12 +5,14 @@ mod support;
 
 mod admin;
 mod authenticators;
+mod bad_input;
 mod ceremonies;
 mod crash;
 mod isolation;
 mod magic_links;
 mod management;
 mod negatives;
+mod operations;
 mod outage;
 mod replicas;
 mod reports;

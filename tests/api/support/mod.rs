@@ -1,4 +1,5 @@
 pub mod authenticator;
+pub mod binary;
 pub mod cluster;
 pub mod mds;
 pub mod postgres;

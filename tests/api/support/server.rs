@@ -185,7 +185,8 @@ impl TestServer {
             .await
             .expect("bind an ephemeral port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let router = passkeyd::http::router(state.clone());
+        let router = passkeyd::http::router(state.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self {
             base,
