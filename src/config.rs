@@ -88,6 +88,19 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed.
     pub trusted_proxies: Vec<IpNet>,
+    pub rate_limits: RateLimits,
+}
+
+/// Requests per minute allowed on the browser (`ApiKey`) and management endpoints; 0 turns a
+/// limit off. Each replica counts for itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Browser endpoints, per client IP.
+    pub per_ip: u32,
+    /// Browser endpoints, per app.
+    pub per_app: u32,
+    /// Management endpoints, per client IP.
+    pub management_per_ip: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +256,22 @@ impl Config {
             None => Vec::new(),
             Some(list) => parse_trusted_proxies(&list)?,
         };
+        let per_minute = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse().map_err(|_| {
+                    bad(
+                        name,
+                        format!("'{v}' is not a number of requests per minute (0 = off)"),
+                    )
+                }),
+            }
+        };
+        let rate_limits = RateLimits {
+            per_ip: per_minute("PASSKEYD_RATE_LIMIT_PER_IP", 600)?,
+            per_app: per_minute("PASSKEYD_RATE_LIMIT_PER_APP", 30_000)?,
+            management_per_ip: per_minute("PASSKEYD_RATE_LIMIT_MANAGEMENT_PER_IP", 120)?,
+        };
 
         Ok(Self {
             listen,
@@ -256,6 +285,7 @@ impl Config {
             bootstrap_app,
             shutdown_timeout,
             trusted_proxies,
+            rate_limits,
         })
     }
 }

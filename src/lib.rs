@@ -39,6 +39,7 @@ pub struct Services {
     pub metadata: Option<Metadata>,
     /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub rate_limits: config::RateLimits,
 }
 
 pub type AppState = Arc<Services>;
@@ -79,5 +80,6 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
         magic_link_new_app_hours: config.magic_link_new_app_hours,
         metadata,
         trusted_proxies: config.trusted_proxies.clone(),
+        rate_limits: config.rate_limits,
     }))
 }

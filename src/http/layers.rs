@@ -9,8 +9,10 @@
 //! 6. tracing span per request with the request id, method, path (no query string) and client
 //!    address; headers are not recorded, so keys never reach the log; one INFO line per
 //!    response with its status and latency;
-//! 7. catch-panic, answering a problem document instead of dropping the connection;
-//! 8. path normalisation (routes match case-insensitively and ignore a trailing slash).
+//! 7. rate limits on the browser and management endpoints (see `rate_limit`), inside the
+//!    metrics and the trace so that refusals are counted and logged;
+//! 8. catch-panic, answering a problem document instead of dropping the connection;
+//! 9. path normalisation (routes match case-insensitively and ignore a trailing slash).
 
 use std::any::Any;
 use std::sync::Arc;
@@ -32,6 +34,7 @@ use tower_http::LatencyUnit;
 
 use super::client_ip::{self, ClientIp, ClientProto, TrustedProxies};
 use super::metrics::{self, Metrics};
+use super::rate_limit;
 use crate::error::{ApiError, REQUEST_ID};
 use crate::AppState;
 
@@ -54,6 +57,10 @@ pub fn wrap(routes: Router, state: &AppState, metrics: Arc<Metrics>) -> Router {
         .fallback_service(routes)
         .layer(middleware::map_request(normalize_path))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            rate_limit::Limiters::new(state.rate_limits),
+            rate_limit::middleware,
+        ))
         .layer(trace)
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .layer(SetSensitiveRequestHeadersLayer::new(sensitive))

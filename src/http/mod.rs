@@ -6,6 +6,7 @@ pub mod extract;
 mod lenient;
 pub mod metrics;
 mod openapi;
+pub mod rate_limit;
 pub mod wire;
 
 mod admin;

@@ -14,6 +14,7 @@ mod management;
 mod negatives;
 mod operations;
 mod outage;
+mod rate_limits;
 mod replicas;
 mod reports;
 mod settings;

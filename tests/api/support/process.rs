@@ -22,6 +22,10 @@ impl Process {
             .env("PASSKEYD_DATABASE_URL", database_url)
             .env("PASSKEYD_MANAGEMENT_KEY", MANAGEMENT_KEY)
             .env("PASSKEYD_LOG", "warn")
+            // Tests send bursts from one address.
+            .env("PASSKEYD_RATE_LIMIT_PER_IP", "0")
+            .env("PASSKEYD_RATE_LIMIT_PER_APP", "0")
+            .env("PASSKEYD_RATE_LIMIT_MANAGEMENT_PER_IP", "0")
             .stdout(Stdio::null())
             .spawn()
             .expect("start the passkeyd binary");

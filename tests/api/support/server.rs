@@ -22,19 +22,9 @@ pub struct TestServer {
     pub state: AppState,
     pub http: reqwest::Client,
     pub database_url: String,
-    _child: Option<ChildGuard>,
+    _child: Option<super::process::Process>,
     _schema: Option<postgres::SchemaGuard>,
     _dir: tempfile::TempDir,
-}
-
-/// Kills a replica process when its server goes away.
-struct ChildGuard(std::process::Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,38 +117,9 @@ impl TestServer {
     pub async fn replica(&self) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = Self::start_on(&self.database_url, None, dir, &[]).await;
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-            probe.local_addr().expect("address").port()
-        };
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_passkeyd"))
-            .env("PASSKEYD_LISTEN", format!("127.0.0.1:{port}"))
-            .env("PASSKEYD_DATABASE_URL", &self.database_url)
-            .env("PASSKEYD_MANAGEMENT_KEY", MANAGEMENT_KEY)
-            .env("PASSKEYD_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start the passkeyd binary");
-        let guard = ChildGuard(child);
-        server.base = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let up = server
-                .http
-                .get(format!("{}/health/http", server.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if up {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the replica process did not become healthy"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        server._child = Some(guard);
+        let process = super::process::Process::start(&self.database_url).await;
+        server.base = process.base.clone();
+        server._child = Some(process);
         server
     }
 
@@ -174,7 +135,13 @@ impl TestServer {
             _ => vars
                 .iter()
                 .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned()),
+                .map(|(_, v)| (*v).to_owned())
+                // Tests send bursts from one address: rate limits are off unless a test
+                // sets them.
+                .or_else(|| {
+                    name.starts_with("PASSKEYD_RATE_LIMIT_")
+                        .then(|| "0".to_owned())
+                }),
         })
         .expect("test configuration");
         let clock = ManualClock::new(Utc::now());
