@@ -348,9 +348,12 @@ try {
     return true;
   });
 
+  // signinWithId would now get a stand-in credential id (passkeyd does not reveal which users
+  // have passkeys), which the browser cannot answer; a discoverable sign-in offers the deleted
+  // passkey itself, and the server must refuse it.
   await check('browser: after deleteCredential the passkey is refused (unknown_credential)', async () => {
     need(deleted, 'deleteCredential');
-    serverError(await browser().client(apiKey, 'signinWithId', user1), 400, ['unknown_credential'], 'signin after delete');
+    serverError(await browser().client(apiKey, 'signinWithDiscoverable'), 400, ['unknown_credential'], 'signin after delete');
   });
 
   // ---- Node SDK: deleteUser, on a second user with a credential and an alias -----------
