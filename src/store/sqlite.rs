@@ -42,13 +42,17 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlStore> {
         Ok(file)
     })
     .await??;
+    // A local file's connections cannot drop, so pinging them before each use (sqlx's
+    // default) would only add a thread round trip per statement (see BENCHMARKS.md).
     let writer = SqlitePoolOptions::new()
+        .test_before_acquire(false)
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options.clone())
         .await?;
     MIGRATOR.run(&writer).await?;
     let reader = SqlitePoolOptions::new()
+        .test_before_acquire(false)
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options.read_only(true))
