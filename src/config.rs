@@ -269,7 +269,7 @@ impl Config {
         };
         let rate_limits = RateLimits {
             per_ip: per_minute("PASSKEYD_RATE_LIMIT_PER_IP", 600)?,
-            per_app: per_minute("PASSKEYD_RATE_LIMIT_PER_APP", 30_000)?,
+            per_app: per_minute("PASSKEYD_RATE_LIMIT_PER_APP", 300_000)?,
             management_per_ip: per_minute("PASSKEYD_RATE_LIMIT_MANAGEMENT_PER_IP", 120)?,
         };
 
