@@ -210,13 +210,7 @@ pub async fn begin(
     };
     let attestation = check_attestation(Some(&grant.attestation), app.features.allow_attestation)?;
     let hints: Vec<Hint> = grant.hints.iter().filter_map(|h| Hint::parse(h)).collect();
-    let exclude = s
-        .store
-        .list_credentials(app_id, &grant.user_id)
-        .await?
-        .into_iter()
-        .map(|c| c.credential_id)
-        .collect();
+    let exclude = s.store.credential_ids(app_id, &grant.user_id).await?;
     let display_name = grant
         .display_name
         .as_deref()

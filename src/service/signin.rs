@@ -73,13 +73,7 @@ pub async fn begin(
     };
     let allow: Vec<Vec<u8>> = match &named {
         Some((user_id, identifier)) => {
-            let ids: Vec<Vec<u8>> = s
-                .store
-                .list_credentials(app_id, user_id)
-                .await?
-                .into_iter()
-                .map(|c| c.credential_id)
-                .collect();
+            let ids = s.store.credential_ids(app_id, user_id).await?;
             if ids.is_empty() {
                 // No passkey (or no such user): answer as for a user with one, so that the
                 // response does not reveal which users exist.

@@ -391,6 +391,8 @@ pub trait Store: Send + Sync + 'static {
         app_id: &str,
         user_id: &str,
     ) -> StoreResult<Vec<CredentialRecord>>;
+    /// The ids of a user's credentials, oldest first (for allow- and exclude-lists).
+    async fn credential_ids(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<Vec<u8>>>;
     async fn find_credential(
         &self,
         app_id: &str,

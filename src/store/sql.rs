@@ -986,6 +986,18 @@ impl Store for SqlStore {
             .map_err(classify)
     }
 
+    async fn credential_ids(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<Vec<u8>>> {
+        self.reader
+            .fetch_all::<(Vec<u8>,)>(
+                "select credential_id from credentials where app_id = $1 and user_id = $2 \
+                 order by created_at",
+                &[app_id.into(), user_id.into()],
+            )
+            .await
+            .map(|rows| rows.into_iter().map(|(id,)| id).collect())
+            .map_err(classify)
+    }
+
     async fn find_credential(
         &self,
         app_id: &str,
