@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::authenticator::TestAuthenticator;
-use crate::support::process::Process;
+use crate::support::binary::Binary;
 use crate::support::server::{backend, Backend, TestServer, ORIGIN, RP_ID};
 
 /// One full registration through the process at `base`; true when it was answered 200.
@@ -79,7 +79,7 @@ async fn sigkill_under_registration_load_loses_nothing() {
     let mut confirmed: Vec<String> = Vec::new();
     let mut n = 0;
     for round in 0..6 {
-        let mut process = Process::start(&url).await;
+        let mut process = Binary::start_replica(&url).await;
         let base = process.base.clone();
         // Four concurrent registration loops, cut off by the kill.
         let mut loops = Vec::new();
@@ -135,7 +135,7 @@ async fn sigkill_under_registration_load_loses_nothing() {
         assert_eq!(result, "ok");
     }
     // A fresh process serves the data.
-    let process = Process::start(&url).await;
+    let process = Binary::start_replica(&url).await;
     let r = http
         .get(format!("{}/users/count", process.base))
         .header("ApiSecret", &app.secret)

@@ -1,5 +1,5 @@
 //! The real passkeyd binary with its log captured (JSON), for what only the process does:
-//! logging set-up, start-up work, signals and graceful shutdown. (`process` is the plain one.)
+//! logging set-up, start-up work, signals and graceful shutdown, and replicas and crashes.
 
 // Not every test uses every helper.
 #![allow(dead_code)]
@@ -135,9 +135,30 @@ impl Binary {
     }
 }
 
-impl Drop for Binary {
-    fn drop(&mut self) {
+impl Binary {
+    /// A replica for load: quiet logs and no rate limits (tests send bursts from one address).
+    pub async fn start_replica(database_url: &str) -> Self {
+        Self::start(
+            database_url,
+            &[
+                ("PASSKEYD_LOG", "warn,passkeyd=info"),
+                ("PASSKEYD_RATE_LIMIT_PER_IP", "0"),
+                ("PASSKEYD_RATE_LIMIT_PER_APP", "0"),
+                ("PASSKEYD_RATE_LIMIT_MANAGEMENT_PER_IP", "0"),
+            ],
+        )
+        .await
+    }
+
+    /// SIGKILL: no shutdown, no flush, as a crash or an OOM kill.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

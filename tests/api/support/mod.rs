@@ -3,6 +3,5 @@ pub mod binary;
 pub mod cluster;
 pub mod mds;
 pub mod postgres;
-pub mod process;
 pub mod server;
 pub mod smtp;

@@ -22,7 +22,7 @@ pub struct TestServer {
     pub state: AppState,
     pub http: reqwest::Client,
     pub database_url: String,
-    _child: Option<super::process::Process>,
+    _child: Option<super::binary::Binary>,
     _schema: Option<postgres::SchemaGuard>,
     _dir: tempfile::TempDir,
 }
@@ -117,7 +117,7 @@ impl TestServer {
     pub async fn replica(&self) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = Self::start_on(&self.database_url, None, dir, &[]).await;
-        let process = super::process::Process::start(&self.database_url).await;
+        let process = super::binary::Binary::start_replica(&self.database_url).await;
         server.base = process.base.clone();
         server._child = Some(process);
         server
