@@ -5,8 +5,8 @@
 //! in the log": without a management key there is no other way for an operator of a fresh
 //! container to get keys. Later starts (and other replicas) find the app and print nothing.
 
-use crate::http::wire::{CreateAppRequest, CreateAppResponse};
 use crate::service::apps;
+use crate::wire::{CreateAppRequest, CreateAppResponse};
 use crate::Services;
 
 /// What start-up found or did.

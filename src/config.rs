@@ -230,9 +230,7 @@ impl Config {
 
         let bootstrap_app = match get("PASSKEYD_BOOTSTRAP_APP") {
             None => None,
-            Some(id) if crate::service::apps::is_valid_app_id(id.trim()) => {
-                Some(id.trim().to_owned())
-            }
+            Some(id) if crate::keys::is_valid_app_id(id.trim()) => Some(id.trim().to_owned()),
             Some(id) => {
                 return Err(bad(
                     "PASSKEYD_BOOTSTRAP_APP",

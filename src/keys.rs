@@ -8,7 +8,31 @@ use rand::RngCore;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::store::KeyKind;
+/// Which of an app's two key kinds: `ApiKey` (public) or `ApiSecret`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Public,
+    Secret,
+}
+
+impl KeyKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Secret => "secret",
+        }
+    }
+}
+
+/// `^[a-z][a-z0-9]{2,61}$`, the original's route rule for new app ids.
+#[must_use]
+pub fn is_valid_app_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && (3..=62).contains(&id.len())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
 
 pub const SCOPE_REGISTER: &str = "register";
 pub const SCOPE_LOGIN: &str = "login";

@@ -15,6 +15,7 @@ pub mod mds;
 pub mod service;
 pub mod store;
 pub mod tokens;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Key of the keyed hash under which API secrets are stored; the same for every replica.
     pub instance_key: Vec<u8>,
+    /// Key that seals ceremony sessions into their tokens; the same for every replica.
+    pub seal_key: [u8; 32],
     pub management_key: Option<Secret>,
     pub mailer: Mailer,
     pub magic_link_new_app_hours: i64,
@@ -50,8 +53,14 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
     let mut candidate = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut candidate);
     let instance_key = store
-        .instance_secret("api_secret_hash_key", &candidate)
+        .instance_secret("api_secret_hash_key", &candidate, clock.now())
         .await?;
+    rand::thread_rng().fill_bytes(&mut candidate);
+    let seal_key: [u8; 32] = store
+        .instance_secret("session_seal_key", &candidate, clock.now())
+        .await?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the stored session_seal_key is not 32 bytes"))?;
     let from = config.mail_from.clone();
     let mailer = Mailer::new(match &config.mail {
         MailConfig::Smtp { url } => MailerConfig::Smtp {
@@ -75,6 +84,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
         store,
         clock,
         instance_key,
+        seal_key,
         management_key: config.management_key.clone(),
         mailer,
         magic_link_new_app_hours: config.magic_link_new_app_hours,

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use passkeyd::http::extract::decode;
-use passkeyd::http::wire::{
+use passkeyd::wire::{
     GenerateTokenRequest, MagicLinkRequest, RegisterBeginRequest, RegisterCompleteRequest,
     RegisterTokenRequest, SigninBeginRequest, SigninCompleteRequest,
 };

@@ -6,14 +6,14 @@ use axum::Json;
 
 use super::auth::ManagementKey;
 use super::extract::{CompatJson, OptionalJson};
-use super::wire::{
+use crate::error::ApiResult;
+use crate::service::{admin, apps};
+use crate::store::KeyKind;
+use crate::wire::{
     ApiKeyItem, AppFeaturesResponse, AvailableResponse, CreateAppRequest, CreateAppResponse,
     CreateKeyRequest, CreateKeyResponse, DeletionResponse, ManageFeaturesRequest,
     MarkDeleteRequest, MessageResponse,
 };
-use crate::error::ApiResult;
-use crate::service::{admin, apps};
-use crate::store::KeyKind;
 use crate::AppState;
 
 pub async fn create_app(

@@ -182,6 +182,7 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
             tenant: Tenant {
                 app,
                 key_id: record.key_id,
+                now: state.clock.now(),
             },
             _requirement: PhantomData,
         })

@@ -3,11 +3,9 @@
 pub mod auth;
 pub mod client_ip;
 pub mod extract;
-mod lenient;
 pub mod metrics;
 mod openapi;
 pub mod rate_limit;
-pub mod wire;
 
 mod admin;
 mod health;

@@ -24,6 +24,8 @@ pub struct Limiters {
     per_app: Option<DefaultKeyedRateLimiter<String>>,
     management_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     seen: AtomicU64,
+    /// Made once: making one reads the CPU's features, which costs more than a check.
+    clock: DefaultClock,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
@@ -38,6 +40,7 @@ impl Limiters {
             per_app: limiter(limits.per_app),
             management_per_ip: limiter(limits.management_per_ip),
             seen: AtomicU64::new(0),
+            clock: DefaultClock::default(),
         })
     }
 
@@ -101,7 +104,6 @@ pub async fn middleware(
         .get::<ClientIp>()
         .map(|ClientIp(ip)| *ip)
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let clock = DefaultClock::default();
     let verdicts = match class {
         Class::Browser => {
             let by_ip = limiters.per_ip.as_ref().map(|l| l.check_key(&ip));
@@ -123,7 +125,7 @@ pub async fn middleware(
         .into_iter()
         .flatten()
         .filter_map(Result::err)
-        .map(|not_until| not_until.wait_time_from(clock.now()))
+        .map(|not_until| not_until.wait_time_from(limiters.clock.now()))
         .max();
     match wait {
         None => next.run(req).await,

@@ -3,13 +3,13 @@ use axum::Json;
 
 use super::auth::{AppKey, Register, TokenRegister};
 use super::extract::CompatJson;
-use super::wire::{
-    BeginResponse, RegisterBeginRequest, RegisterCompleteRequest, RegisterTokenRequest,
-    TokenResponse,
-};
 use crate::ceremony::CreationOptions;
 use crate::error::ApiResult;
 use crate::service::{register, ClientInfo};
+use crate::wire::{
+    BeginResponse, RegisterBeginRequest, RegisterCompleteRequest, RegisterTokenRequest,
+    TokenResponse,
+};
 use crate::AppState;
 
 pub async fn token(

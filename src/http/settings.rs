@@ -7,13 +7,13 @@ use axum::Json;
 
 use super::auth::{AnySecret, AppKey};
 use super::extract::{CompatJson, CompatQuery};
-use super::wire::{
+use crate::error::ApiResult;
+use crate::service::{apps, authenticators, events, magic, purposes, reports};
+use crate::wire::{
     ActiveUserReportItem, AuthConfigRequest, AuthConfigsResponse, AuthenticatorItem,
     AuthenticatorsQuery, AuthenticatorsRequest, CredentialReportItem, EventsQuery, EventsResponse,
     MagicLinkRequest, PeriodQuery, PurposeQuery, SetFeaturesRequest,
 };
-use crate::error::ApiResult;
-use crate::service::{apps, authenticators, events, magic, purposes, reports};
 use crate::AppState;
 
 type Key = AppKey<AnySecret>;

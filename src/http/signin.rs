@@ -3,13 +3,13 @@ use axum::Json;
 
 use super::auth::{AppKey, Login, TokenVerify};
 use super::extract::CompatJson;
-use super::wire::{
-    BeginResponse, GenerateTokenRequest, SigninBeginRequest, SigninCompleteRequest, TokenResponse,
-    VerifiedUser, VerifyRequest,
-};
 use crate::ceremony::RequestOptions;
 use crate::error::ApiResult;
 use crate::service::{signin, ClientInfo};
+use crate::wire::{
+    BeginResponse, GenerateTokenRequest, SigninBeginRequest, SigninCompleteRequest, TokenResponse,
+    VerifiedUser, VerifyRequest,
+};
 use crate::AppState;
 
 pub async fn begin(

@@ -6,12 +6,12 @@ use axum::Json;
 
 use super::auth::{AnySecret, AppKey};
 use super::extract::{CompatJson, CompatQuery};
-use super::wire::{
+use crate::error::ApiResult;
+use crate::service::users;
+use crate::wire::{
     AliasItem, CountResponse, CredentialItem, DeleteCredentialRequest, ListResponse,
     SetAliasesRequest, UserIdRequest, UserItem,
 };
-use crate::error::ApiResult;
-use crate::service::users;
 use crate::AppState;
 
 type Key = AppKey<AnySecret>;

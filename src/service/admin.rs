@@ -6,12 +6,12 @@ use chrono::Duration;
 use super::events::{self, Event, EventType};
 use super::{format_time, Validator};
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{
+use crate::keys::{self, SCOPE_LOGIN, SCOPE_REGISTER, SCOPE_TOKEN_REGISTER, SCOPE_TOKEN_VERIFY};
+use crate::store::{ApiKeyRecord, AppFeatures, AppRecord, Conflict, KeyKind, StoreError};
+use crate::wire::{
     ApiKeyItem, AppFeaturesResponse, CreateKeyRequest, CreateKeyResponse, DeletionResponse,
     ManageFeaturesRequest,
 };
-use crate::keys::{self, SCOPE_LOGIN, SCOPE_REGISTER, SCOPE_TOKEN_REGISTER, SCOPE_TOKEN_VERIFY};
-use crate::store::{ApiKeyRecord, AppFeatures, AppRecord, Conflict, KeyKind, StoreError};
 use crate::Services;
 
 /// An app younger than this, or without credentials, is deleted at once; others after a month.

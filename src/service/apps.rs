@@ -5,27 +5,20 @@ use std::collections::HashSet;
 use axum::http::StatusCode;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{CreateAppRequest, CreateAppResponse, SetFeaturesRequest};
 use crate::keys::{self, SCOPE_LOGIN, SCOPE_REGISTER, SCOPE_TOKEN_REGISTER, SCOPE_TOKEN_VERIFY};
 use crate::service::events::{self, EventType};
 use crate::service::Tenant;
 use crate::store::{
     ApiKeyRecord, AppFeatures, AppRecord, Conflict, FeatureChange, KeyKind, StoreError,
 };
+use crate::wire::{CreateAppRequest, CreateAppResponse, SetFeaturesRequest};
 use crate::Services;
 
 /// Magic links a new app may send in 30 days. The original defaults to 0 (none until an
 /// operator raises it); passkeyd starts apps with a working quota.
 pub const DEFAULT_MAGIC_LINK_QUOTA: i64 = 2_000;
 
-/// `^[a-z][a-z0-9]{2,61}$`, the original's route rule for new app ids.
-#[must_use]
-pub fn is_valid_app_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && (3..=62).contains(&id.len())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-}
+pub use crate::keys::is_valid_app_id;
 
 fn invalid_app_id() -> ApiError {
     ApiError::bad_request(

@@ -9,8 +9,8 @@ use super::events::{self, EventType};
 use super::{format_time, Tenant, Validator};
 use crate::ceremony::Attestation;
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{AuthenticatorItem, AuthenticatorsRequest};
 use crate::store::AppRecord;
+use crate::wire::{AuthenticatorItem, AuthenticatorsRequest};
 use crate::Services;
 
 fn require_feature(app: &AppRecord) -> ApiResult<()> {
@@ -90,7 +90,7 @@ pub async fn add(s: &Services, tenant: &Tenant, req: AuthenticatorsRequest) -> A
     }
     let list = texts(&ids);
     s.store
-        .save_authenticators(&tenant.app.id, &list, allowed, s.clock.now())
+        .save_authenticators(&tenant.app.id, &list, allowed, tenant.now)
         .await?;
     let (kind, what) = if allowed {
         (EventType::ApiAuthenticatorsAllowlisted, "allow-list")

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::format_time;
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{EventItem, EventsResponse};
 use crate::store::{AppRecord, EventRecord};
+use crate::wire::{EventItem, EventsResponse};
 use crate::Services;
 
 /// The contract's event types; `/events` reports them by these names.
@@ -80,24 +80,49 @@ pub struct Event<'a> {
 /// Records `event` for `app` when its event log is on. A failure to record is logged and does
 /// not fail the request that caused it.
 pub async fn record(s: &Services, app: &AppRecord, event: Event<'_>) {
-    if !app.features.event_logging_enabled {
+    let Some(record) = prepare(app, event, s.clock.now()) else {
         return;
+    };
+    if let Err(e) = s.store.insert_event(&record).await {
+        tracing::warn!(error = %e, app_id = %app.id, "recording an event failed");
     }
-    let record = EventRecord {
+}
+
+/// The record of `event` when `app`'s event log is on, for a step that writes it in its own
+/// transaction.
+#[must_use]
+pub fn prepare(app: &AppRecord, event: Event<'_>, now: DateTime<Utc>) -> Option<EventRecord> {
+    app.features.event_logging_enabled.then(|| EventRecord {
         // Time-ordered ids keep events of the same instant in the order they happened.
         id: uuid::Uuid::now_v7().to_string(),
         app_id: app.id.clone(),
-        performed_at: s.clock.now(),
+        performed_at: now,
         event_type: event.kind.name(),
         severity: event.kind.severity().to_owned(),
         message: event.message,
         performed_by: event.performed_by.to_owned(),
         subject: event.subject.to_owned(),
         api_key_id: event.api_key_id.to_owned(),
+    })
+}
+
+/// The record of an event caused by a request authenticated with an app key, if logged.
+#[must_use]
+pub fn of_request(
+    tenant: &super::Tenant,
+    kind: EventType,
+    performed_by: &str,
+    subject: &str,
+    message: String,
+) -> Option<EventRecord> {
+    let event = Event {
+        kind,
+        message,
+        performed_by,
+        subject,
+        api_key_id: &tenant.key_id,
     };
-    if let Err(e) = s.store.insert_event(&record).await {
-        tracing::warn!(error = %e, app_id = %app.id, "recording an event failed");
-    }
+    prepare(&tenant.app, event, tenant.now)
 }
 
 /// Records an event caused by a request authenticated with an app key.

@@ -5,12 +5,12 @@ use axum::http::StatusCode;
 use chrono::Duration;
 
 use super::events::{self, EventType};
-use super::{format_time, issue_token, Tenant, Validator};
+use super::{format_time, issue_token, verified_user, Tenant, Validator};
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{MagicLinkRequest, VerifiedUser};
 use crate::mail::{self, Mail};
 use crate::store::TokenKind;
 use crate::tokens;
+use crate::wire::{MagicLinkRequest, VerifiedUser};
 use crate::Services;
 
 const TOKEN_PLACEHOLDER: &str = "$TOKEN";
@@ -52,32 +52,23 @@ pub async fn send(s: &Services, tenant: &Tenant, req: MagicLinkRequest) -> ApiRe
             "You must enable Magic Links in settings in order to use this feature.",
         ));
     }
-    let reservation = reserve(s, app, &user_id, &email).await?;
+    let reservation = reserve(s, tenant, &user_id, &email).await?;
 
-    let now = s.clock.now();
+    let now = tenant.now;
     let expires_at = now + Duration::seconds(ttl);
     let verified = VerifiedUser {
-        user_id: user_id.clone(),
-        timestamp: format_time(now),
-        rp_id: None,
-        origin: None,
-        success: true,
         device: Some(String::new()),
         country: Some(String::new()),
-        nickname: None,
-        credential_id: None,
-        purpose: None,
-        expires_at: format_time(expires_at),
-        token_id: uuid::Uuid::new_v4().to_string(),
-        type_: "magic_link".to_owned(),
+        ..verified_user("magic_link", user_id.clone(), now, expires_at)
     };
     let token = issue_token(
         s,
-        &app.id,
+        tenant,
         TokenKind::Verify,
         tokens::VERIFY,
         &verified,
         expires_at,
+        None,
     )
     .await?;
     let link = replace_placeholder(&template, &token);
@@ -160,13 +151,9 @@ fn replace_placeholder(template: &str, token: &str) -> String {
 /// New apps may only mail their admin; every app has a monthly quota that grows with its age.
 /// The e-mail is recorded against the quota atomically, so concurrent sends cannot exceed it;
 /// returns the record's id.
-async fn reserve(
-    s: &Services,
-    app: &crate::store::AppRecord,
-    user_id: &str,
-    email: &str,
-) -> ApiResult<String> {
-    let now = s.clock.now();
+async fn reserve(s: &Services, tenant: &Tenant, user_id: &str, email: &str) -> ApiResult<String> {
+    let app = &tenant.app;
+    let now = tenant.now;
     let age = now - app.created_at;
     let new_app = Duration::hours(s.magic_link_new_app_hours);
     let is_admin = app

@@ -22,13 +22,15 @@ use sha2::{Digest, Sha256};
 
 use crate::ceremony::Origin;
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::Caller;
+use crate::wire::{Caller, VerifiedUser};
 
 /// The app a request acts for, and the key (its last four characters) it came with.
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub app: crate::store::AppRecord,
     pub key_id: String,
+    /// The request's time, read once when it was authenticated; everything it does uses it.
+    pub now: DateTime<Utc>,
 }
 
 /// What passkeyd records about the device a ceremony came from.
@@ -193,47 +195,173 @@ fn describe_user_agent(ua: &str) -> String {
     format!("{browser}, {os}")
 }
 
-/// Stores `payload` under a fresh token with `prefix`, valid until `expires_at`.
-pub(crate) async fn issue_token<T: serde::Serialize>(
-    s: &crate::Services,
+/// A token record for `payload` under a fresh token with `prefix`; returns the token too.
+pub(crate) fn new_token<T: serde::Serialize>(
     app_id: &str,
     kind: crate::store::TokenKind,
     prefix: &str,
     payload: &T,
     expires_at: DateTime<Utc>,
-) -> ApiResult<String> {
+) -> ApiResult<(String, crate::store::TokenRecord)> {
     let (token, hash) = crate::tokens::mint(prefix);
     let payload = serde_json::to_string(payload).map_err(|e| ApiError::internal(&e))?;
-    s.store
-        .insert_token(&crate::store::TokenRecord {
+    Ok((
+        token,
+        crate::store::TokenRecord {
             hash,
             app_id: app_id.to_owned(),
             kind,
             payload,
             expires_at,
-        })
-        .await?;
+        },
+    ))
+}
+
+/// Stores `payload` under a fresh token with `prefix`, valid until `expires_at`, and the
+/// event that issuing it records, together.
+pub(crate) async fn issue_token<T: serde::Serialize>(
+    s: &crate::Services,
+    tenant: &Tenant,
+    kind: crate::store::TokenKind,
+    prefix: &str,
+    payload: &T,
+    expires_at: DateTime<Utc>,
+    event: Option<crate::store::EventRecord>,
+) -> ApiResult<String> {
+    let (token, record) = new_token(&tenant.app.id, kind, prefix, payload, expires_at)?;
+    s.store.insert_token(record, event, tenant.now).await?;
     Ok(token)
 }
 
-/// Looks up a token of this app. `consume` removes it atomically, so it works once only.
-pub(crate) async fn redeem_token<T: serde::de::DeserializeOwned>(
+/// Reads a token of this app and leaves it in place (register tokens may start several
+/// ceremonies).
+pub(crate) async fn read_token<T: serde::de::DeserializeOwned>(
     s: &crate::Services,
-    app_id: &str,
+    tenant: &Tenant,
     kind: crate::store::TokenKind,
     prefix: &str,
     token: Option<&str>,
-    consume: bool,
 ) -> ApiResult<T> {
     let hash = crate::tokens::parse(token, prefix)?;
-    let record = if consume {
-        s.store.take_token(app_id, kind, &hash).await?
-    } else {
-        s.store.find_token(app_id, kind, &hash).await?
-    };
-    let record = record.ok_or_else(crate::tokens::unknown)?;
-    crate::tokens::check_expiry(record.expires_at, s.clock.now())?;
+    let record = s
+        .store
+        .find_token(&tenant.app.id, kind, &hash)
+        .await?
+        .ok_or_else(crate::tokens::unknown)?;
+    crate::tokens::check_expiry(record.expires_at, tenant.now)?;
     serde_json::from_str(&record.payload).map_err(|e| ApiError::internal(&e))
+}
+
+/// Takes a token of this app: it works once. `event` builds the event the redemption records,
+/// in the same transaction, from the token's payload.
+pub(crate) async fn take_token<T, F>(
+    s: &crate::Services,
+    tenant: &Tenant,
+    kind: crate::store::TokenKind,
+    prefix: &str,
+    token: Option<&str>,
+    event: F,
+) -> ApiResult<T>
+where
+    T: serde::de::DeserializeOwned,
+    F: FnOnce(&T) -> Option<crate::store::EventRecord> + Send + 'static,
+{
+    let hash = crate::tokens::parse(token, prefix)?;
+    let now = tenant.now;
+    let record = s
+        .store
+        .redeem_token(crate::store::RedeemToken {
+            app_id: tenant.app.id.clone(),
+            kind,
+            hash,
+            event: Some(Box::new(move |record| {
+                // An expired token is refused below; it records nothing.
+                if record.expires_at < now {
+                    return None;
+                }
+                serde_json::from_str::<T>(&record.payload)
+                    .ok()
+                    .and_then(|payload| event(&payload))
+            })),
+        })
+        .await?
+        .ok_or_else(crate::tokens::unknown)?;
+    crate::tokens::check_expiry(record.expires_at, now)?;
+    serde_json::from_str(&record.payload).map_err(|e| ApiError::internal(&e))
+}
+
+/// Opens this app's sealed ceremony session of `kind` and decodes its state.
+pub(crate) fn open_session<T: serde::de::DeserializeOwned>(
+    s: &crate::Services,
+    tenant: &Tenant,
+    kind: &str,
+    token: Option<&str>,
+) -> ApiResult<(crate::tokens::Sealed, T)> {
+    let sealed = crate::tokens::open_sealed(&s.seal_key, &tenant.app.id, kind, token, tenant.now)?;
+    let state = serde_json::from_str(&sealed.payload).map_err(|e| ApiError::internal(&e))?;
+    Ok((sealed, state))
+}
+
+/// A ceremony refused after its session was opened: the session is used up, so the same
+/// challenge cannot be tried again, and the refusal is returned. A session already used is
+/// unknown. Only a storage failure during completion leaves a session for a retry.
+pub(crate) async fn refuse(
+    s: &crate::Services,
+    tenant: &Tenant,
+    sealed: &crate::tokens::Sealed,
+    refusal: ApiError,
+) -> ApiError {
+    if refusal.status.is_server_error() {
+        return refusal;
+    }
+    match s.store.spend_session(&tenant.app.id, &sealed.id).await {
+        Ok(()) => refusal,
+        Err(crate::store::StoreError::Refused(_)) => crate::tokens::unknown(),
+        Err(e) => e.into(),
+    }
+}
+
+/// Seals a ceremony session of `kind` for this app into its token.
+pub(crate) fn seal_session<T: serde::Serialize>(
+    s: &crate::Services,
+    tenant: &Tenant,
+    kind: &str,
+    state: &T,
+    expires_at: DateTime<Utc>,
+) -> ApiResult<String> {
+    let payload = serde_json::to_string(state).map_err(|e| ApiError::internal(&e))?;
+    Ok(crate::tokens::seal(
+        &s.seal_key,
+        &tenant.app.id,
+        kind,
+        expires_at,
+        &payload,
+    ))
+}
+
+/// What a verify token says, with the fields every kind shares filled in.
+#[must_use]
+pub fn verified_user(
+    type_: &str,
+    user_id: String,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> VerifiedUser {
+    VerifiedUser {
+        user_id,
+        timestamp: format_time(now),
+        rp_id: None,
+        origin: None,
+        success: true,
+        device: None,
+        country: None,
+        nickname: None,
+        credential_id: None,
+        purpose: None,
+        expires_at: format_time(expires_at),
+        token_id: uuid::Uuid::new_v4().to_string(),
+        type_: type_.to_owned(),
+    }
 }
 
 #[cfg(test)]

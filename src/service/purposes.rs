@@ -8,8 +8,8 @@ use super::events::{self, EventType};
 use super::{format_time, Tenant, Validator};
 use crate::ceremony::{Hint, UserVerification};
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{AuthConfigItem, AuthConfigRequest, AuthConfigsResponse};
-use crate::store::{AuthConfigRecord, Conflict, StoreError};
+use crate::store::{AuthConfigRecord, Conflict, PresetDefaults, PurposeTouch, StoreError};
+use crate::wire::{AuthConfigItem, AuthConfigRequest, AuthConfigsResponse};
 use crate::Services;
 
 pub const SIGN_IN: &str = "sign-in";
@@ -47,7 +47,8 @@ fn preset(app_id: &str, purpose: &str) -> AuthConfigRecord {
 
 /// The purpose a sign-in asked for. Blank or `null` means `sign-in`; an unknown purpose falls
 /// back to `sign-in`, as in the original.
-pub async fn resolve(s: &Services, app_id: &str, name: Option<&str>) -> ApiResult<Purpose> {
+pub async fn resolve(s: &Services, tenant: &Tenant, name: Option<&str>) -> ApiResult<Purpose> {
+    let app_id = tenant.app.id.as_str();
     let name = name
         .map(str::trim)
         .filter(|n| !n.is_empty())
@@ -60,7 +61,7 @@ pub async fn resolve(s: &Services, app_id: &str, name: Option<&str>) -> ApiResul
             None => preset(app_id, SIGN_IN),
         },
     };
-    let now = s.clock.now();
+    let now = tenant.now;
     Ok(Purpose {
         user_verification: UserVerification::parse(&record.user_verification)
             .unwrap_or(UserVerification::Preferred),
@@ -73,18 +74,17 @@ pub async fn resolve(s: &Services, app_id: &str, name: Option<&str>) -> ApiResul
     })
 }
 
-/// Records that `purpose` was used now (materialising a preset if needed).
-pub async fn touch(s: &Services, app_id: &str, purpose: &str) -> ApiResult<()> {
-    let now = s.clock.now();
-    let mut record = match s.store.find_auth_config(app_id, purpose).await? {
-        Some(r) => r,
-        None => AuthConfigRecord {
-            created_at: Some(now),
-            ..preset(app_id, purpose)
-        },
-    };
-    record.last_used_at = Some(now);
-    Ok(s.store.save_auth_config(&record).await?)
+/// What completing a sign-in for `purpose` records: its last use, and for a preset that has
+/// no row yet, its defaults.
+#[must_use]
+pub fn touch(purpose: &str) -> PurposeTouch {
+    PurposeTouch {
+        purpose: purpose.to_owned(),
+        preset: PRESETS.contains(&purpose).then(|| PresetDefaults {
+            user_verification: "preferred".to_owned(),
+            ttl_seconds: DEFAULT_TTL_SECONDS,
+        }),
+    }
 }
 
 pub async fn list(
@@ -232,7 +232,7 @@ fn parse_time_span(text: &str) -> Option<i64> {
 pub async fn add(s: &Services, tenant: &Tenant, req: AuthConfigRequest) -> ApiResult<()> {
     let app_id = tenant.app.id.as_str();
     let valid = validate(req)?;
-    let now = s.clock.now();
+    let now = tenant.now;
     if PRESETS.contains(&valid.purpose.as_str()) {
         return Err(exists(&valid.purpose));
     }
@@ -266,7 +266,7 @@ pub async fn add(s: &Services, tenant: &Tenant, req: AuthConfigRequest) -> ApiRe
 pub async fn update(s: &Services, tenant: &Tenant, req: AuthConfigRequest) -> ApiResult<()> {
     let app_id = tenant.app.id.as_str();
     let valid = validate(req)?;
-    let now = s.clock.now();
+    let now = tenant.now;
     let existing = match s.store.find_auth_config(app_id, &valid.purpose).await? {
         Some(r) => r,
         None if PRESETS.contains(&valid.purpose.as_str()) => preset(app_id, &valid.purpose),

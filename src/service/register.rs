@@ -7,23 +7,25 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    alias_hash, check_aliases, format_time, issue_token, redeem_token, require_origin,
-    require_rp_id, ClientInfo, Validator,
+    alias_hash, check_aliases, issue_token, new_token, open_session, read_token, refuse,
+    require_origin, require_rp_id, seal_session, verified_user, ClientInfo, Validator,
 };
 use crate::ceremony::{
     self, Attachment, Attestation, AttestationResponse, CreationOptions, Hint, UserVerification,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{
-    AttestationCredential, BeginResponse, RegisterBeginRequest, RegisterCompleteRequest,
-    RegisterTokenRequest, TokenResponse, VerifiedUser,
-};
 use crate::service::events::{self, EventType};
 use crate::service::users::alias_conflict;
 use crate::service::Tenant;
 use crate::service::{authenticators, origins};
-use crate::store::{AliasRecord, Conflict, CredentialRecord, StoreError, TokenKind};
+use crate::store::{
+    AliasRecord, CompleteRegistration, Conflict, CredentialRecord, Refusal, StoreError, TokenKind,
+};
 use crate::tokens;
+use crate::wire::{
+    AttestationCredential, BeginResponse, RegisterBeginRequest, RegisterCompleteRequest,
+    RegisterTokenRequest, TokenResponse, VerifiedUser,
+};
 use crate::Services;
 
 const REGISTER_TOKEN_TTL: i64 = 120;
@@ -64,7 +66,7 @@ pub async fn issue(
 ) -> ApiResult<TokenResponse> {
     let app = &tenant.app;
     let app_id = app.id.as_str();
-    let now = s.clock.now();
+    let now = tenant.now;
     let mut v = Validator::default();
     let user_id = v.required("userId", "UserId", req.user_id.as_deref());
     let username = v.required("username", "Username", req.username.as_deref());
@@ -109,10 +111,7 @@ pub async fn issue(
         if !s.store.user_has_credentials(app_id, &user_id).await?
             && s.store.count_users(app_id).await? >= max_users
         {
-            return Err(ApiError::bad_request(
-                "max_users_reached",
-                "Maximum number of users reached",
-            ));
+            return Err(max_users_reached());
         }
     }
     let attestation =
@@ -125,15 +124,13 @@ pub async fn issue(
         return Err(alias_conflict());
     }
 
-    events::note(
-        s,
+    let event = events::of_request(
         tenant,
         EventType::ApiAuthUserRegistered,
         &user_id,
         app_id,
         format!("Issued a register token for user {user_id}."),
-    )
-    .await;
+    );
     let grant = RegisterGrant {
         user_id,
         username,
@@ -150,11 +147,12 @@ pub async fn issue(
     };
     let token = issue_token(
         s,
-        app_id,
+        tenant,
         TokenKind::Register,
         tokens::REGISTER,
         &grant,
         expires_at,
+        event,
     )
     .await?;
     Ok(TokenResponse { token })
@@ -169,13 +167,12 @@ pub async fn begin(
     let app_id = app.id.as_str();
     // Register tokens stay valid until they expire, so a user who cancels the browser prompt
     // can start again with the same token.
-    let grant: RegisterGrant = redeem_token(
+    let grant: RegisterGrant = read_token(
         s,
-        app_id,
+        tenant,
         TokenKind::Register,
         tokens::REGISTER,
         req.token.as_deref(),
-        false,
     )
     .await?;
     let (origin_text, _) = require_origin(&req.caller)?;
@@ -258,16 +255,8 @@ pub async fn begin(
         aliases,
     };
     let expires_at =
-        s.clock.now() + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
-    let session = issue_token(
-        s,
-        app_id,
-        TokenKind::RegisterSession,
-        tokens::SESSION,
-        &session,
-        expires_at,
-    )
-    .await?;
+        tenant.now + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
+    let session = seal_session(s, tenant, SESSION_KIND, &session, expires_at)?;
     Ok(BeginResponse {
         data: options,
         session,
@@ -299,24 +288,24 @@ pub async fn complete(
     let (origin_text, origin) = require_origin(&req.caller)?;
     origins::check(app, &origin_text, None)?;
     let response = decode_attestation(req.response.unwrap_or_default())?;
-    let session_hash = tokens::parse(req.session.as_deref(), tokens::SESSION)?;
+    let now = tenant.now;
+    let (sealed, session): (_, RegisterSession) =
+        open_session(s, tenant, SESSION_KIND, req.session.as_deref())?;
 
-    let session = s
-        .store
-        .take_token(app_id, TokenKind::RegisterSession, &session_hash)
-        .await?
-        .ok_or_else(tokens::unknown)?;
-    let now = s.clock.now();
-    tokens::check_expiry(session.expires_at, now)?;
-    let session: RegisterSession =
-        serde_json::from_str(&session.payload).map_err(|e| ApiError::internal(&e))?;
-
-    let registered =
-        ceremony::finish_registration(&session.state, &session.rp_id, &origin, &response)
-            .map_err(|e| ApiError::bad_request("fido2_invalid_registration", e.0))?;
-
-    let attestation = check_attestation(Some(&session.attestation), true)?;
-    authenticators::check_registration(s, app, registered.aaguid.as_deref(), attestation).await?;
+    let checked = async {
+        let registered =
+            ceremony::finish_registration(&session.state, &session.rp_id, &origin, &response)
+                .map_err(|e| ApiError::bad_request("fido2_invalid_registration", e.0))?;
+        let attestation = check_attestation(Some(&session.attestation), true)?;
+        authenticators::check_registration(s, app, registered.aaguid.as_deref(), attestation)
+            .await?;
+        Ok(registered)
+    }
+    .await;
+    let registered = match checked {
+        Ok(registered) => registered,
+        Err(refusal) => return Err(refuse(s, tenant, &sealed, refusal).await),
+    };
 
     let device = client.device();
     let credential = CredentialRecord {
@@ -345,24 +334,24 @@ pub async fn complete(
             .map(|(hash, plaintext)| AliasRecord { hash, plaintext })
             .collect()
     });
-    match s
-        .store
-        .insert_credential(&credential, aliases.as_deref())
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict(Conflict::Credential)) => {
-            return Err(ApiError::bad_request(
-                "fido2_invalid_registration",
-                "This credential is already registered.",
-            ))
-        }
-        Err(StoreError::Conflict(Conflict::Alias)) => return Err(alias_conflict()),
-        Err(e) => return Err(e.into()),
-    }
-
-    events::note(
-        s,
+    let expires_at = now + Duration::seconds(VERIFY_TOKEN_TTL);
+    let verified = VerifiedUser {
+        rp_id: Some(session.rp_id),
+        origin: Some(origin_text),
+        device: Some(device),
+        country: Some(client.country.clone()),
+        nickname: req.nickname,
+        credential_id: Some(STANDARD.encode(&registered.credential_id)),
+        ..verified_user("passkey_register", session.user_id.clone(), now, expires_at)
+    };
+    let (token, verify) = new_token(
+        app_id,
+        TokenKind::Verify,
+        tokens::VERIFY,
+        &verified,
+        expires_at,
+    )?;
+    let event = events::of_request(
         tenant,
         EventType::ApiAuthPasskeyRegistrationCompleted,
         &session.user_id,
@@ -371,35 +360,40 @@ pub async fn complete(
             "Completed a passkey registration for user {}.",
             session.user_id
         ),
-    )
-    .await;
-    let expires_at = now + Duration::seconds(VERIFY_TOKEN_TTL);
-    let verified = VerifiedUser {
-        user_id: session.user_id,
-        timestamp: format_time(now),
-        rp_id: Some(session.rp_id),
-        origin: Some(origin_text),
-        success: true,
-        device: Some(device),
-        country: Some(client.country.clone()),
-        nickname: req.nickname,
-        credential_id: Some(STANDARD.encode(&registered.credential_id)),
-        purpose: None,
-        expires_at: format_time(expires_at),
-        token_id: uuid::Uuid::new_v4().to_string(),
-        type_: "passkey_register".to_owned(),
+    );
+    let completion = CompleteRegistration {
+        session_id: sealed.id.clone(),
+        credential,
+        aliases,
+        max_users: app.features.max_users,
+        event,
+        verify,
+        now,
     };
-    let token = issue_token(
-        s,
-        app_id,
-        TokenKind::Verify,
-        tokens::VERIFY,
-        &verified,
-        expires_at,
-    )
-    .await?;
-    Ok(TokenResponse { token })
+    match s.store.complete_registration(completion).await {
+        Ok(()) => Ok(TokenResponse { token }),
+        Err(StoreError::Refused(Refusal::SessionUsed)) => Err(tokens::unknown()),
+        Err(StoreError::Refused(_)) => Err(refuse(s, tenant, &sealed, max_users_reached()).await),
+        Err(StoreError::Conflict(Conflict::Credential)) => {
+            let refusal = ApiError::bad_request(
+                "fido2_invalid_registration",
+                "This credential is already registered.",
+            );
+            Err(refuse(s, tenant, &sealed, refusal).await)
+        }
+        Err(StoreError::Conflict(Conflict::Alias)) => {
+            Err(refuse(s, tenant, &sealed, alias_conflict()).await)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
+
+fn max_users_reached() -> ApiError {
+    ApiError::bad_request("max_users_reached", "Maximum number of users reached")
+}
+
+/// What sealed registration sessions are bound to, besides the app.
+const SESSION_KIND: &str = "register";
 
 fn invalid_argument(message: &str) -> ApiError {
     ApiError::bad_request("invalid_argument", message)
@@ -488,6 +482,7 @@ fn decode_attestation(c: AttestationCredential) -> ApiResult<AttestationResponse
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::format_time;
 
     #[test]
     fn naive_times_are_utc() {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Tenant;
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{ActiveUserReportItem, CredentialReportItem, PeriodQuery};
+use crate::wire::{ActiveUserReportItem, CredentialReportItem, PeriodQuery};
 use crate::Services;
 
 /// A report covers at most this many days.
@@ -26,7 +26,7 @@ fn date_of(day: i64) -> String {
 }
 
 /// The inclusive day range of a request: defaults are the app's first day and today.
-fn period(s: &Services, tenant: &Tenant, q: &PeriodQuery) -> ApiResult<(i64, i64)> {
+fn period(tenant: &Tenant, q: &PeriodQuery) -> ApiResult<(i64, i64)> {
     let parse = |field: &str, text: &Option<String>| -> ApiResult<Option<i64>> {
         match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => Ok(None),
@@ -44,7 +44,7 @@ fn period(s: &Services, tenant: &Tenant, q: &PeriodQuery) -> ApiResult<(i64, i64
                 }),
         }
     };
-    let today = day_number(s.clock.now());
+    let today = day_number(tenant.now);
     let to = parse("to", &q.to)?.unwrap_or(today);
     let from = parse("from", &q.from)?
         .unwrap_or_else(|| day_number(tenant.app.created_at).max(to - (MAX_DAYS - 1)));
@@ -69,7 +69,7 @@ pub async fn credentials(
     tenant: &Tenant,
     q: PeriodQuery,
 ) -> ApiResult<Vec<CredentialReportItem>> {
-    let (from, to) = period(s, tenant, &q)?;
+    let (from, to) = period(tenant, &q)?;
     let created = s.store.credential_creations(&tenant.app.id).await?;
     let (new_credentials, new_users) = per_day(&created);
     // Everything registered before the period counts towards its first day.
@@ -114,7 +114,7 @@ pub async fn active_users(
     tenant: &Tenant,
     q: PeriodQuery,
 ) -> ApiResult<Vec<ActiveUserReportItem>> {
-    let (from, to) = period(s, tenant, &q)?;
+    let (from, to) = period(tenant, &q)?;
     let app_id = &tenant.app.id;
     let signins = s.store.signin_days(app_id, from - 6, to).await?;
     let mut by_day: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();

@@ -9,21 +9,21 @@ use serde::{Deserialize, Serialize};
 
 use super::register::{decode_b64url, SESSION_MARGIN_MS};
 use super::{
-    alias_hash, format_time, issue_token, redeem_token, require_origin, require_rp_id, ClientInfo,
-    Validator,
+    alias_hash, issue_token, new_token, open_session, refuse, require_origin, require_rp_id,
+    seal_session, take_token, verified_user, ClientInfo, Validator,
 };
 use crate::ceremony::{self, AssertionResponse, RequestOptions};
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{
-    AssertionCredential, BeginResponse, GenerateTokenRequest, SigninBeginRequest,
-    SigninCompleteRequest, TokenResponse, VerifiedUser, VerifyRequest,
-};
 use crate::keys;
 use crate::service::events::{self, EventType};
 use crate::service::Tenant;
 use crate::service::{origins, purposes, reports};
-use crate::store::{SignCountUpdate, TokenKind};
+use crate::store::{Named, Refusal, SigninCompletion, StoreError, TokenKind};
 use crate::tokens;
+use crate::wire::{
+    AssertionCredential, BeginResponse, GenerateTokenRequest, SigninBeginRequest,
+    SigninCompleteRequest, TokenResponse, VerifiedUser, VerifyRequest,
+};
 use crate::Services;
 
 const MAX_TIME_TO_LIVE: i64 = 604_800;
@@ -51,44 +51,35 @@ pub async fn begin(
     let (origin_text, _) = require_origin(&req.caller)?;
     let rp_id = require_rp_id(&req.caller)?;
     origins::check(app, &origin_text, Some(&rp_id))?;
-    let purpose = purposes::resolve(s, app_id, req.purpose.as_deref()).await?;
+    let purpose = purposes::resolve(s, tenant, req.purpose.as_deref()).await?;
 
     // The user the sign-in names (by id, else by alias), and the text that named them.
-    let named = if let Some(user_id) = req.user_id.filter(|u| !u.is_empty()) {
-        Some((user_id.clone(), user_id))
-    } else if let Some(alias) = req.alias.filter(|a| !a.is_empty()) {
-        let owners = s
-            .store
-            .alias_owners(app_id, &[alias_hash(app_id, &alias)])
-            .await?;
-        // An unknown alias still names someone: no credential will satisfy the sign-in.
-        let owner = owners
-            .into_iter()
-            .next()
-            .map(|(_, u)| u)
-            .unwrap_or_default();
-        Some((owner, alias))
-    } else {
-        None
+    let named = match req.user_id.filter(|u| !u.is_empty()) {
+        Some(user_id) => Some((Named::User(user_id.clone()), user_id)),
+        None => req
+            .alias
+            .filter(|a| !a.is_empty())
+            .map(|alias| (Named::Alias(alias_hash(app_id, &alias)), alias)),
     };
-    let allow: Vec<Vec<u8>> = match &named {
-        Some((user_id, identifier)) => {
-            let ids = s.store.credential_ids(app_id, user_id).await?;
-            if ids.is_empty() {
+    let (user_id, allow) = match named {
+        Some((named, identifier)) => {
+            // An unknown alias still names someone: no credential will satisfy the sign-in.
+            let (user_id, ids) = s.store.signin_candidates(app_id, named).await?;
+            let allow = if ids.is_empty() {
                 // No passkey (or no such user): answer as for a user with one, so that the
                 // response does not reveal which users exist.
                 vec![keys::fake_credential_id(
                     &s.instance_key,
                     app_id,
-                    identifier,
+                    &identifier,
                 )]
             } else {
                 ids
-            }
+            };
+            (Some(user_id), allow)
         }
-        None => Vec::new(),
+        None => (None, Vec::new()),
     };
-    let user_id = named.map(|(user_id, _)| user_id);
 
     let (options, state) = ceremony::begin_authentication(&ceremony::AuthenticationRequest {
         rp_id: &rp_id,
@@ -106,21 +97,16 @@ pub async fn begin(
         touch_purpose: purpose.needs_touch,
     };
     let expires_at =
-        s.clock.now() + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
-    let session = issue_token(
-        s,
-        app_id,
-        TokenKind::SigninSession,
-        tokens::SESSION,
-        &session,
-        expires_at,
-    )
-    .await?;
+        tenant.now + Duration::milliseconds(i64::from(ceremony::TIMEOUT_MS) + SESSION_MARGIN_MS);
+    let session = seal_session(s, tenant, SESSION_KIND, &session, expires_at)?;
     Ok(BeginResponse {
         data: options,
         session,
     })
 }
+
+/// What sealed sign-in sessions are bound to, besides the app.
+const SESSION_KIND: &str = "signin";
 
 fn signin_error(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("signin_complete_error", message)
@@ -134,6 +120,7 @@ pub async fn complete(
 ) -> ApiResult<TokenResponse> {
     let app = &tenant.app;
     let app_id = app.id.as_str();
+    let now = tenant.now;
     let (origin_text, origin) = require_origin(&req.caller)?;
     origins::check(app, &origin_text, None)?;
     let Some(credential) = req.response else {
@@ -143,140 +130,127 @@ pub async fn complete(
         ));
     };
     let response = decode_assertion(credential)?;
-    let session_hash = tokens::parse(req.session.as_deref(), tokens::SESSION)?;
+    let (sealed, session): (_, SigninSession) =
+        open_session(s, tenant, SESSION_KIND, req.session.as_deref())?;
 
-    let session = s
-        .store
-        .take_token(app_id, TokenKind::SigninSession, &session_hash)
-        .await?
-        .ok_or_else(tokens::unknown)?;
-    let now = s.clock.now();
-    tokens::check_expiry(session.expires_at, now)?;
-    let session: SigninSession =
-        serde_json::from_str(&session.payload).map_err(|e| ApiError::internal(&e))?;
-
-    let Some(stored) = s.store.find_credential(app_id, &response.raw_id).await? else {
-        return Err(ApiError::bad_request(
-            "unknown_credential",
-            "We don't recognize the passkey you sent us.",
+    let checked = async {
+        let Some(stored) = s.store.find_credential(app_id, &response.raw_id).await? else {
+            return Err(ApiError::bad_request(
+                "unknown_credential",
+                "We don't recognize the passkey you sent us.",
+            )
+            .with_extension("credentialId", response.id.clone()));
+        };
+        if session
+            .user_id
+            .as_ref()
+            .is_some_and(|u| *u != stored.user_id)
+        {
+            return Err(signin_error(
+                "The passkey does not belong to the user this sign-in was started for.",
+            ));
+        }
+        if response
+            .user_handle
+            .as_ref()
+            .is_some_and(|h| *h != stored.user_handle)
+        {
+            return Err(signin_error(
+                "The userHandle does not match the owner of the passkey.",
+            ));
+        }
+        let asserted = ceremony::finish_authentication(
+            &session.state,
+            &session.rp_id,
+            &origin,
+            &response,
+            &stored.webauthn,
+            stored.sign_count,
         )
-        .with_extension("credentialId", response.id.clone()));
+        .map_err(|e| signin_error(e.0))?;
+        Ok((stored, asserted))
+    }
+    .await;
+    let (stored, asserted) = match checked {
+        Ok(checked) => checked,
+        Err(refusal) => return Err(refuse(s, tenant, &sealed, refusal).await),
     };
-    if session
-        .user_id
-        .as_ref()
-        .is_some_and(|u| *u != stored.user_id)
-    {
-        return Err(signin_error(
-            "The passkey does not belong to the user this sign-in was started for.",
-        ));
-    }
-    if response
-        .user_handle
-        .as_ref()
-        .is_some_and(|h| *h != stored.user_handle)
-    {
-        return Err(signin_error(
-            "The userHandle does not match the owner of the passkey.",
-        ));
-    }
-    let asserted = ceremony::finish_authentication(
-        &session.state,
-        &session.rp_id,
-        &origin,
-        &response,
-        &stored.webauthn,
-        stored.sign_count,
-    )
-    .map_err(|e| signin_error(e.0))?;
 
     let device = client.device();
-    let advanced = s
-        .store
-        .advance_sign_count(
-            app_id,
-            &SignCountUpdate {
-                credential_id: stored.credential_id.clone(),
-                new_count: asserted.sign_count,
-                device: device.clone(),
-                country: client.country.clone(),
-                used_at: now,
-            },
-        )
-        .await?;
-    if !advanced {
-        // Another sign-in with this counter value won the race: one of them is a clone.
-        return Err(signin_error(
-            "The credential may have be compromised and should be inspected",
-        ));
-    }
-
-    s.store
-        .record_signin_day(app_id, &stored.user_id, reports::day_number(now))
-        .await?;
-    if session.touch_purpose {
-        purposes::touch(s, app_id, &session.purpose).await?;
-    }
-    events::note(
-        s,
-        tenant,
-        EventType::ApiUserSignInCompleted,
-        &stored.user_id,
-        app_id,
-        format!("User {} completed a sign-in.", stored.user_id),
-    )
-    .await;
     let expires_at = now + Duration::seconds(session.ttl_seconds);
     let verified = VerifiedUser {
-        user_id: stored.user_id,
-        timestamp: format_time(now),
         rp_id: Some(session.rp_id),
         origin: Some(origin_text),
-        success: true,
-        device: Some(device),
+        device: Some(device.clone()),
         country: Some(client.country.clone()),
-        nickname: stored.nickname,
+        nickname: stored.nickname.clone(),
         credential_id: Some(STANDARD.encode(&stored.credential_id)),
-        purpose: Some(session.purpose),
-        expires_at: format_time(expires_at),
-        token_id: uuid::Uuid::new_v4().to_string(),
-        type_: "passkey_signin".to_owned(),
+        purpose: Some(session.purpose.clone()),
+        ..verified_user("passkey_signin", stored.user_id.clone(), now, expires_at)
     };
-    let token = issue_token(
-        s,
+    let (token, verify) = new_token(
         app_id,
         TokenKind::Verify,
         tokens::VERIFY,
         &verified,
         expires_at,
-    )
-    .await?;
-    Ok(TokenResponse { token })
+    )?;
+    let event = events::of_request(
+        tenant,
+        EventType::ApiUserSignInCompleted,
+        &stored.user_id,
+        app_id,
+        format!("User {} completed a sign-in.", stored.user_id),
+    );
+    let completion = SigninCompletion {
+        app_id: app_id.to_owned(),
+        session_id: sealed.id.clone(),
+        credential_id: stored.credential_id,
+        user_id: stored.user_id,
+        new_count: asserted.sign_count,
+        device,
+        country: client.country.clone(),
+        day: reports::day_number(now),
+        touch_purpose: session
+            .touch_purpose
+            .then(|| purposes::touch(&session.purpose)),
+        event,
+        verify,
+        now,
+    };
+    match s.store.complete_signin(completion).await {
+        Ok(()) => Ok(TokenResponse { token }),
+        Err(StoreError::Refused(Refusal::SessionUsed)) => Err(tokens::unknown()),
+        // Another sign-in with this counter value won the race: one of them is a clone.
+        Err(StoreError::Refused(_)) => {
+            let refusal =
+                signin_error("The credential may have be compromised and should be inspected");
+            Err(refuse(s, tenant, &sealed, refusal).await)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Verify tokens work once: the token is removed as it is read.
 pub async fn verify(s: &Services, tenant: &Tenant, req: VerifyRequest) -> ApiResult<VerifiedUser> {
-    let app = &tenant.app;
-    let app_id = app.id.as_str();
-    let verified: VerifiedUser = redeem_token(
+    let event_tenant = tenant.clone();
+    take_token(
         s,
-        app_id,
+        tenant,
         TokenKind::Verify,
         tokens::VERIFY,
         req.token.as_deref(),
-        true,
+        move |verified: &VerifiedUser| {
+            events::of_request(
+                &event_tenant,
+                EventType::ApiUserSignInVerified,
+                &verified.user_id,
+                &event_tenant.app.id,
+                format!("User {} verified a sign-in token.", verified.user_id),
+            )
+        },
     )
-    .await?;
-    events::note(
-        s,
-        tenant,
-        EventType::ApiUserSignInVerified,
-        &verified.user_id,
-        app_id,
-        format!("User {} verified a sign-in token.", verified.user_id),
-    )
-    .await;
-    Ok(verified)
+    .await
 }
 
 pub async fn generate_token(
@@ -304,43 +278,35 @@ pub async fn generate_token(
     }
     v.finish()?;
 
-    events::note(
-        s,
+    let event = events::of_request(
         tenant,
         EventType::ApiUserSigninTokenCreated,
         &user_id,
         app_id,
         format!("Generated a sign-in token for user {user_id}."),
-    )
-    .await;
-    let now = s.clock.now();
+    );
+    let now = tenant.now;
     let expires_at = now + Duration::seconds(ttl);
     let verified = VerifiedUser {
-        user_id,
-        timestamp: format_time(now),
         rp_id: req.caller.rp_id,
         origin: req.caller.origin,
-        success: true,
         device: Some(String::new()),
         country: Some(String::new()),
-        nickname: None,
-        credential_id: None,
         purpose: Some(
             req.purpose
                 .filter(|p| !p.trim().is_empty())
                 .unwrap_or_else(|| purposes::SIGN_IN.to_owned()),
         ),
-        expires_at: format_time(expires_at),
-        token_id: uuid::Uuid::new_v4().to_string(),
-        type_: "generated_signin".to_owned(),
+        ..verified_user("generated_signin", user_id, now, expires_at)
     };
     let token = issue_token(
         s,
-        app_id,
+        tenant,
         TokenKind::Verify,
         tokens::VERIFY,
         &verified,
         expires_at,
+        event,
     )
     .await?;
     Ok(TokenResponse { token })

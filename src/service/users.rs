@@ -8,13 +8,13 @@ use base64::Engine;
 
 use super::{alias_hash, check_aliases, format_time, Validator};
 use crate::error::{ApiError, ApiResult};
-use crate::http::wire::{
-    AliasItem, CredentialDescriptorItem, CredentialItem, DeleteCredentialRequest,
-    SetAliasesRequest, UserItem,
-};
 use crate::service::events::{self, EventType};
 use crate::service::Tenant;
 use crate::store::{AliasRecord, Conflict, StoreError};
+use crate::wire::{
+    AliasItem, CredentialDescriptorItem, CredentialItem, DeleteCredentialRequest,
+    SetAliasesRequest, UserItem,
+};
 use crate::Services;
 
 /// The contract caps `/users/list` (no pagination) at about a thousand users.
@@ -43,7 +43,11 @@ pub async fn set_aliases(s: &Services, tenant: &Tenant, req: SetAliasesRequest) 
             plaintext: (!hashing).then(|| a.clone()),
         })
         .collect();
-    match s.store.replace_aliases(app_id, &user_id, &records).await {
+    match s
+        .store
+        .replace_aliases(app_id, &user_id, &records, tenant.now)
+        .await
+    {
         Err(StoreError::Conflict(Conflict::Alias)) => return Err(alias_conflict()),
         other => other?,
     }

@@ -106,6 +106,7 @@ macro_rules! bind_all {
         q
     }};
 }
+pub(super) use bind_all;
 
 impl Pool {
     pub async fn execute(&self, sql: &str, params: &[P<'_>]) -> Result<u64, sqlx::Error> {

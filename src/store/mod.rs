@@ -3,10 +3,13 @@
 //! Every method is scoped to one app (tenant) and owns its transaction, so callers cannot
 //! forget the tenant filter or leave a half-written change behind.
 
+mod cache;
 mod db;
+mod exec;
 mod postgres;
 mod sql;
 mod sqlite;
+mod steps;
 
 use std::sync::Arc;
 
@@ -14,6 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use sql::SqlStore;
+pub use steps::{CompleteRegistration, Named, RedeemToken};
 
 use crate::config::DatabaseConfig;
 
@@ -38,6 +42,20 @@ pub enum StoreError {
     Unstorable(String),
     #[error("storage error: {0}")]
     Other(String),
+    /// A rule checked inside the transaction refused the write; nothing was written.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+}
+
+/// Why a ceremony step wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The ceremony session was completed before.
+    SessionUsed,
+    /// The signature counter did not move forward (a cloned authenticator, or a race lost).
+    CounterBehind,
+    /// The app's `maxUsers` is reached and this would be a new user.
+    UserLimit,
 }
 
 /// Which uniqueness rule a write broke.
@@ -87,21 +105,7 @@ pub struct AppRecord {
     pub delete_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    Public,
-    Secret,
-}
-
-impl KeyKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Public => "public",
-            Self::Secret => "secret",
-        }
-    }
-}
+pub use crate::keys::KeyKind;
 
 #[derive(Debug, Clone)]
 pub struct ApiKeyRecord {
@@ -222,14 +226,37 @@ pub struct UserSummary {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// What a successful sign-in changes on its credential.
+/// Everything a successful `/signin/complete` writes, in one transaction.
 #[derive(Debug, Clone)]
-pub struct SignCountUpdate {
+pub struct SigninCompletion {
+    pub app_id: String,
+    /// The sealed session's id, recorded so that the session works once.
+    pub session_id: Vec<u8>,
     pub credential_id: Vec<u8>,
+    pub user_id: String,
     pub new_count: u32,
     pub device: String,
     pub country: String,
-    pub used_at: DateTime<Utc>,
+    /// Days since the epoch, for the sign-in reports.
+    pub day: i64,
+    pub touch_purpose: Option<PurposeTouch>,
+    pub event: Option<EventRecord>,
+    pub verify: TokenRecord,
+    pub now: DateTime<Utc>,
+}
+
+/// A purpose whose `lastUsedOn` a sign-in refreshes.
+#[derive(Debug, Clone)]
+pub struct PurposeTouch {
+    pub purpose: String,
+    /// For the presets (`sign-in`, `step-up`): the defaults to record on first use.
+    pub preset: Option<PresetDefaults>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PresetDefaults {
+    pub user_verification: String,
+    pub ttl_seconds: i64,
 }
 
 /// The connections of one pool at a moment, for metrics.
@@ -256,7 +283,12 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self) {}
 
     /// A random per-installation secret, created on first use and shared by every replica.
-    async fn instance_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+    async fn instance_secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<u8>>;
 
     async fn insert_app(&self, app: &AppRecord, keys: &[ApiKeyRecord]) -> StoreResult<()>;
     async fn find_app(&self, app_id: &str) -> StoreResult<Option<AppRecord>>;
@@ -368,7 +400,13 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_creations(&self, app_id: &str)
         -> StoreResult<Vec<(String, DateTime<Utc>)>>;
 
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    /// Stores a token, and the event that issuing it records, in one transaction.
+    async fn insert_token(
+        &self,
+        token: TokenRecord,
+        event: Option<EventRecord>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Reads a token and leaves it in place (register tokens may start several ceremonies).
     async fn find_token(
         &self,
@@ -377,14 +415,27 @@ pub trait Store: Send + Sync + 'static {
         hash: &[u8],
     ) -> StoreResult<Option<TokenRecord>>;
     /// Removes a token and returns it, atomically: of two concurrent callers only one gets it.
-    async fn take_token(
+    /// The event built from it is recorded in the same transaction.
+    async fn redeem_token(&self, redeem: RedeemToken) -> StoreResult<Option<TokenRecord>>;
+    /// Deletes tokens and spent-session records that expired before `before`; returns how many.
+    async fn purge_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// `/signin/begin`: whom the sign-in names (empty for an unknown alias) and their
+    /// credential ids, oldest first.
+    async fn signin_candidates(
         &self,
         app_id: &str,
-        kind: TokenKind,
-        hash: &[u8],
-    ) -> StoreResult<Option<TokenRecord>>;
-    /// Deletes tokens that expired before `before`; returns how many.
-    async fn purge_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+        named: Named,
+    ) -> StoreResult<(String, Vec<Vec<u8>>)>;
+    /// `/signin/complete`: uses up the session, advances the counter (compare-and-swap), and
+    /// records the day, the purpose's last use, the event and the verify token, all or nothing.
+    async fn complete_signin(&self, completion: SigninCompletion) -> StoreResult<()>;
+    /// Uses up a ceremony session whose completion was refused. `Refused(SessionUsed)` when it
+    /// was used before.
+    async fn spend_session(&self, app_id: &str, id: &[u8]) -> StoreResult<()>;
+    /// `/register/complete`: uses up the session, holds the user limit, stores the credential
+    /// and aliases, the event and the verify token, all or nothing.
+    async fn complete_registration(&self, completion: CompleteRegistration) -> StoreResult<()>;
 
     async fn list_credentials(
         &self,
@@ -398,18 +449,6 @@ pub trait Store: Send + Sync + 'static {
         app_id: &str,
         credential_id: &[u8],
     ) -> StoreResult<Option<CredentialRecord>>;
-    /// Stores a new credential and, when `aliases` is given, replaces the user's aliases with
-    /// them, in one transaction.
-    async fn insert_credential(
-        &self,
-        credential: &CredentialRecord,
-        aliases: Option<&[AliasRecord]>,
-    ) -> StoreResult<()>;
-    /// Advances the signature counter with a compare-and-swap: it succeeds only while the stored
-    /// counter is below `new_count` (or `new_count` is 0, the synced-passkey case). Returns
-    /// whether the row was updated.
-    async fn advance_sign_count(&self, app_id: &str, update: &SignCountUpdate)
-        -> StoreResult<bool>;
 
     /// Replaces all of a user's aliases (an empty list removes them).
     async fn replace_aliases(
@@ -417,6 +456,7 @@ pub trait Store: Send + Sync + 'static {
         app_id: &str,
         user_id: &str,
         aliases: &[AliasRecord],
+        now: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn list_aliases(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<AliasRecord>>;
     /// Removes a credential; returns its user when it existed.

@@ -29,5 +29,7 @@ pub async fn open(url: &str, settings: &PostgresSettings) -> anyhow::Result<SqlS
     Ok(SqlStore {
         reader: Pool::Postgres(pool.clone()),
         writer: Pool::Postgres(pool),
+        lite: None,
+        cache: Default::default(),
     })
 }

@@ -4,11 +4,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::FromRow;
 
+use super::cache::Cache;
 use super::db::{classify, db_error, Pool, Tx, P};
+use super::exec::{pg_transact, Lite, Step};
+use super::steps::{self, CompleteSignin, FindCredential, SigninCandidates};
 use super::{
     AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, AuthConfigRecord, AuthenticatorRecord,
-    Conflict, CredentialRecord, EventRecord, FeatureChange, KeyKind, SignCountUpdate, Store,
-    StoreResult, TokenKind, TokenRecord, UserSummary,
+    CompleteRegistration, Conflict, CredentialRecord, EventRecord, FeatureChange, KeyKind, Named,
+    RedeemToken, SigninCompletion, Store, StoreError, StoreResult, TokenKind, TokenRecord,
+    UserSummary,
 };
 
 /// The store over SQL. Reads and writes may use different pools (SQLite keeps a single
@@ -16,6 +20,36 @@ use super::{
 pub struct SqlStore {
     pub(super) reader: Pool,
     pub(super) writer: Pool,
+    /// SQLite only: the connection threads that run the ceremony steps.
+    pub(super) lite: Option<Lite>,
+    pub(super) cache: Cache,
+}
+
+/// Forgets an app's cached rows when dropped, i.e. after the change the method made.
+struct Forget<'a>(&'a Cache, &'a str);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
+    }
+}
+
+impl SqlStore {
+    /// Runs a ceremony step in one transaction, on SQLite's connection threads or in a
+    /// PostgreSQL transaction.
+    async fn step<S: Step>(&self, step: S, write: bool) -> StoreResult<S::Out> {
+        if let Some(lite) = &self.lite {
+            return if write {
+                lite.write(step).await
+            } else {
+                lite.read(step).await
+            };
+        }
+        match &self.writer {
+            Pool::Postgres(pool) => pg_transact(pool, step).await,
+            Pool::Sqlite(_) => Err(StoreError::Other("SQLite without its threads".to_owned())),
+        }
+    }
 }
 
 fn millis(t: DateTime<Utc>) -> i64 {
@@ -227,9 +261,7 @@ impl From<CredentialRow> for CredentialRecord {
     }
 }
 
-const CREDENTIAL_COLUMNS: &str = "app_id, credential_id, user_id, user_handle, public_key, \
-    sign_count, attestation_fmt, aaguid, rp_id, origin, country, device, nickname, backup_state, \
-    backup_eligible, discoverable, webauthn, created_at, last_used_at";
+use steps::CREDENTIAL_COLUMNS;
 
 fn auth_config_params<'a>(c: &'a AuthConfigRecord, hints: &'a str) -> [P<'a>; 10] {
     [
@@ -316,12 +348,17 @@ impl Store for SqlStore {
         }
     }
 
-    async fn instance_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+    async fn instance_secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<u8>> {
         self.writer
             .execute(
                 "insert into instance_secrets (name, value, created_at) values ($1, $2, $3) \
                  on conflict (name) do nothing",
-                &[name.into(), candidate.into(), millis(Utc::now()).into()],
+                &[name.into(), candidate.into(), millis(now).into()],
             )
             .await
             .map_err(classify)?;
@@ -377,6 +414,7 @@ impl Store for SqlStore {
     }
 
     async fn update_features(&self, app_id: &str, change: &FeatureChange) -> StoreResult<()> {
+        let _forget = Forget(&self.cache, app_id);
         self.writer
             .execute(
                 "update apps set \
@@ -408,7 +446,12 @@ impl Store for SqlStore {
             #[sqlx(flatten)]
             app: AppRow,
         }
-        self.reader
+        if let Some(found) = self.cache.key(app_id, key_id) {
+            return Ok(Some(found));
+        }
+        let read_at = std::time::Instant::now();
+        let found = self
+            .reader
             .fetch_optional::<Row>(
                 &format!(
                     "select {KEY_COLUMNS}, {APP_COLUMNS} from api_keys \
@@ -419,7 +462,12 @@ impl Store for SqlStore {
             )
             .await
             .map(|r| r.map(|r| (r.key.into(), r.app.into())))
-            .map_err(classify)
+            .map_err(classify)?;
+        // Unknown keys are not remembered: outsiders choose them.
+        if let Some(found) = &found {
+            self.cache.put_key(found, read_at);
+        }
+        Ok(found)
     }
 
     async fn list_api_keys(&self, app_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
@@ -446,6 +494,7 @@ impl Store for SqlStore {
         locked: bool,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        let _forget = Forget(&self.cache, app_id);
         let column = if locked {
             "last_locked_at"
         } else {
@@ -462,6 +511,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_api_key(&self, app_id: &str, key_id: &str) -> StoreResult<bool> {
+        let _forget = Forget(&self.cache, app_id);
         self.writer
             .execute(
                 "delete from api_keys where app_id = $1 and key_id = $2",
@@ -473,6 +523,7 @@ impl Store for SqlStore {
     }
 
     async fn set_app_frozen(&self, app_id: &str, frozen: bool) -> StoreResult<bool> {
+        let _forget = Forget(&self.cache, app_id);
         self.writer
             .execute(
                 "update apps set frozen = $2 where id = $1",
@@ -484,6 +535,7 @@ impl Store for SqlStore {
     }
 
     async fn replace_features(&self, app_id: &str, f: &AppFeatures) -> StoreResult<bool> {
+        let _forget = Forget(&self.cache, app_id);
         let origins = f.allowed_origins.join("\n");
         let rp_ids = f.allowed_rp_ids.join("\n");
         self.writer
@@ -513,6 +565,7 @@ impl Store for SqlStore {
         delete_at: Option<DateTime<Utc>>,
         deleted_by: Option<&str>,
     ) -> StoreResult<bool> {
+        let _forget = Forget(&self.cache, app_id);
         self.writer
             .execute(
                 "update apps set delete_at = $2, deleted_by = $3 where id = $1",
@@ -528,6 +581,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_app(&self, app_id: &str) -> StoreResult<bool> {
+        let _forget = Forget(&self.cache, app_id);
         // Every other table refers to apps with `on delete cascade`.
         self.writer
             .execute("delete from apps where id = $1", &[app_id.into()])
@@ -649,14 +703,22 @@ impl Store for SqlStore {
         app_id: &str,
         purpose: &str,
     ) -> StoreResult<Option<AuthConfigRecord>> {
-        self.reader
+        if let Some(found) = self.cache.purpose(app_id, purpose) {
+            return Ok(found);
+        }
+        let read_at = std::time::Instant::now();
+        let found: Option<AuthConfigRecord> = self
+            .reader
             .fetch_optional::<AuthConfigRow>(
                 &format!("select {AUTH_CONFIG_COLUMNS} from auth_configs where app_id = $1 and purpose = $2"),
                 &[app_id.into(), purpose.into()],
             )
             .await
             .map(|r| r.map(Into::into))
-            .map_err(classify)
+            .map_err(classify)?;
+        self.cache
+            .put_purpose(app_id, purpose, found.clone(), read_at);
+        Ok(found)
     }
 
     async fn list_auth_configs(&self, app_id: &str) -> StoreResult<Vec<AuthConfigRecord>> {
@@ -671,6 +733,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_auth_config(&self, c: &AuthConfigRecord) -> StoreResult<()> {
+        let _forget = Forget(&self.cache, &c.app_id);
         let hints = c.hints.join(",");
         let params = auth_config_params(c, &hints);
         self.writer
@@ -687,6 +750,7 @@ impl Store for SqlStore {
     }
 
     async fn save_auth_config(&self, c: &AuthConfigRecord) -> StoreResult<()> {
+        let _forget = Forget(&self.cache, &c.app_id);
         let hints = c.hints.join(",");
         let params = auth_config_params(c, &hints);
         self.writer
@@ -709,6 +773,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_auth_config(&self, app_id: &str, purpose: &str) -> StoreResult<bool> {
+        let _forget = Forget(&self.cache, app_id);
         self.writer
             .execute(
                 "delete from auth_configs where app_id = $1 and purpose = $2",
@@ -905,23 +970,14 @@ impl Store for SqlStore {
         Ok(rows.into_iter().map(|(u, t)| (u, time(t))).collect())
     }
 
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.writer
-            .execute(
-                "insert into tokens (token_hash, app_id, kind, payload, expires_at, created_at) \
-                 values ($1, $2, $3, $4, $5, $6)",
-                &[
-                    (&token.hash).into(),
-                    (&token.app_id).into(),
-                    token.kind.as_str().into(),
-                    (&token.payload).into(),
-                    millis(token.expires_at).into(),
-                    millis(Utc::now()).into(),
-                ],
-            )
+    async fn insert_token(
+        &self,
+        token: TokenRecord,
+        event: Option<EventRecord>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.step(steps::InsertToken { token, event, now }, true)
             .await
-            .map(|_| ())
-            .map_err(|e| db_error(e, Conflict::Token))
     }
 
     async fn find_token(
@@ -941,31 +997,67 @@ impl Store for SqlStore {
             .map_err(classify)
     }
 
-    async fn take_token(
-        &self,
-        app_id: &str,
-        kind: TokenKind,
-        hash: &[u8],
-    ) -> StoreResult<Option<TokenRecord>> {
-        self.writer
-            .fetch_optional::<TokenRow>(
-                "delete from tokens where token_hash = $1 and app_id = $2 and kind = $3 \
-                 returning token_hash, app_id, payload, expires_at",
-                &[hash.into(), app_id.into(), kind.as_str().into()],
-            )
-            .await
-            .map(|r| r.map(|r| r.into_record(kind)))
-            .map_err(classify)
+    async fn redeem_token(&self, redeem: RedeemToken) -> StoreResult<Option<TokenRecord>> {
+        self.step(redeem, true).await
     }
 
     async fn purge_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.writer
+        let tokens = self
+            .writer
             .execute(
                 "delete from tokens where expires_at < $1",
                 &[millis(before).into()],
             )
             .await
-            .map_err(classify)
+            .map_err(classify)?;
+        // Session ids begin with their expiry in big-endian milliseconds (`tokens::seal`).
+        let cutoff = millis(before).to_be_bytes();
+        let sessions = self
+            .writer
+            .execute(
+                "delete from spent_sessions where id < $1",
+                &[cutoff.as_slice().into()],
+            )
+            .await
+            .map_err(classify)?;
+        Ok(tokens + sessions)
+    }
+
+    async fn signin_candidates(
+        &self,
+        app_id: &str,
+        named: Named,
+    ) -> StoreResult<(String, Vec<Vec<u8>>)> {
+        let step = SigninCandidates {
+            app_id: app_id.to_owned(),
+            named,
+        };
+        self.step(step, false).await
+    }
+
+    async fn complete_signin(&self, completion: SigninCompletion) -> StoreResult<()> {
+        // The purpose's row changes; this replica sees it at once.
+        let forget = completion
+            .touch_purpose
+            .is_some()
+            .then(|| completion.app_id.clone());
+        let result = self.step(CompleteSignin(completion), true).await;
+        if let Some(app_id) = forget {
+            self.cache.forget(&app_id);
+        }
+        result
+    }
+
+    async fn spend_session(&self, app_id: &str, id: &[u8]) -> StoreResult<()> {
+        let step = steps::SpendSession {
+            app_id: app_id.to_owned(),
+            id: id.to_vec(),
+        };
+        self.step(step, true).await
+    }
+
+    async fn complete_registration(&self, completion: CompleteRegistration) -> StoreResult<()> {
+        self.step(completion, true).await
     }
 
     async fn list_credentials(
@@ -1003,62 +1095,11 @@ impl Store for SqlStore {
         app_id: &str,
         credential_id: &[u8],
     ) -> StoreResult<Option<CredentialRecord>> {
-        self.reader
-            .fetch_optional::<CredentialRow>(
-                &format!("select {CREDENTIAL_COLUMNS} from credentials where app_id = $1 and credential_id = $2"),
-                &[app_id.into(), credential_id.into()],
-            )
-            .await
-            .map(|r| r.map(Into::into))
-            .map_err(classify)
-    }
-
-    async fn insert_credential(
-        &self,
-        c: &CredentialRecord,
-        aliases: Option<&[AliasRecord]>,
-    ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(classify)?;
-        tx.execute(
-            &format!(
-                "insert into credentials ({CREDENTIAL_COLUMNS}) values \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-            ),
-            &[
-                (&c.app_id).into(),
-                (&c.credential_id).into(),
-                (&c.user_id).into(),
-                (&c.user_handle).into(),
-                (&c.public_key).into(),
-                i64::from(c.sign_count).into(),
-                (&c.attestation_fmt).into(),
-                (&c.aaguid).into(),
-                (&c.rp_id).into(),
-                (&c.origin).into(),
-                (&c.country).into(),
-                (&c.device).into(),
-                (&c.nickname).into(),
-                c.backup_state.into(),
-                c.backup_eligible.into(),
-                c.discoverable.into(),
-                (&c.webauthn).into(),
-                millis(c.created_at).into(),
-                millis(c.last_used_at).into(),
-            ],
-        )
-        .await
-        .map_err(|e| db_error(e, Conflict::Credential))?;
-        if let Some(aliases) = aliases {
-            write_aliases(
-                &mut tx,
-                &c.app_id,
-                &c.user_id,
-                aliases,
-                millis(c.created_at),
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(classify)
+        let step = FindCredential {
+            app_id: app_id.to_owned(),
+            credential_id: credential_id.to_vec(),
+        };
+        self.step(step, false).await
     }
 
     async fn replace_aliases(
@@ -1066,9 +1107,10 @@ impl Store for SqlStore {
         app_id: &str,
         user_id: &str,
         aliases: &[AliasRecord],
+        now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(classify)?;
-        write_aliases(&mut tx, app_id, user_id, aliases, millis(Utc::now())).await?;
+        write_aliases(&mut tx, app_id, user_id, aliases, millis(now)).await?;
         tx.commit().await.map_err(classify)
     }
 
@@ -1193,25 +1235,6 @@ impl Store for SqlStore {
             )
             .await
             .map(|(b,)| b)
-            .map_err(classify)
-    }
-
-    async fn advance_sign_count(&self, app_id: &str, u: &SignCountUpdate) -> StoreResult<bool> {
-        self.writer
-            .execute(
-                "update credentials set sign_count = $1, device = $2, country = $3, last_used_at = $4 \
-                 where app_id = $5 and credential_id = $6 and ($1 = 0 or sign_count < $1)",
-                &[
-                    i64::from(u.new_count).into(),
-                    (&u.device).into(),
-                    (&u.country).into(),
-                    millis(u.used_at).into(),
-                    app_id.into(),
-                    (&u.credential_id).into(),
-                ],
-            )
-            .await
-            .map(|n| n == 1)
             .map_err(classify)
     }
 }

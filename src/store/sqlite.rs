@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use super::cache::Cache;
 use super::db::Pool;
+use super::exec::Lite;
 use super::sql::SqlStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -60,9 +62,12 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlStore> {
     // The reader pool connects lazily beyond its first connection; make one now, inside the
     // lock, so that its WAL set-up does not race another process's opening.
     drop(reader.acquire().await?);
+    let lite = Lite::open(path, 2)?;
     drop(lock);
     Ok(SqlStore {
         reader: Pool::Sqlite(reader),
         writer: Pool::Sqlite(writer),
+        lite: Some(lite),
+        cache: Cache::default(),
     })
 }

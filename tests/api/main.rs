@@ -18,5 +18,6 @@ mod rate_limits;
 mod replicas;
 mod reports;
 mod settings;
+mod transactions;
 mod users;
 mod wire;

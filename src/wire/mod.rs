@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::lenient;
+mod lenient;
 
 // ---- Requests ---------------------------------------------------------------------------
 

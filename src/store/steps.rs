@@ -1,0 +1,405 @@
+//! The ceremony steps: each is everything one request reads or writes, in one transaction,
+//! written once for both engines (see `exec`).
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::db::P;
+use super::exec::{Exec, Row, Step};
+use super::{
+    AliasRecord, Conflict, CredentialRecord, EventRecord, Refusal, SigninCompletion, StoreError,
+    StoreResult, TokenKind, TokenRecord,
+};
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+pub const CREDENTIAL_COLUMNS: &str = "app_id, credential_id, user_id, user_handle, public_key, \
+    sign_count, attestation_fmt, aaguid, rp_id, origin, country, device, nickname, backup_state, \
+    backup_eligible, discoverable, webauthn, created_at, last_used_at";
+
+fn credential(mut r: Row) -> CredentialRecord {
+    CredentialRecord {
+        app_id: r.text(),
+        credential_id: r.bytes(),
+        user_id: r.text(),
+        user_handle: r.bytes(),
+        public_key: r.bytes(),
+        sign_count: u32::try_from(r.int()).unwrap_or(u32::MAX),
+        attestation_fmt: r.text(),
+        aaguid: r.opt_text(),
+        rp_id: r.text(),
+        origin: r.text(),
+        country: r.opt_text(),
+        device: r.opt_text(),
+        nickname: r.opt_text(),
+        backup_state: r.opt_bool(),
+        backup_eligible: r.opt_bool(),
+        discoverable: r.opt_bool(),
+        webauthn: r.text(),
+        created_at: time(r.int()),
+        last_used_at: time(r.int()),
+    }
+}
+
+async fn insert_event<E: Exec>(e: &mut E, ev: &EventRecord) -> StoreResult<()> {
+    e.execute(
+        "insert into events (id, app_id, performed_at, event_type, severity, message, \
+         performed_by, subject, api_key_id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            (&ev.id).into(),
+            (&ev.app_id).into(),
+            millis(ev.performed_at).into(),
+            (&ev.event_type).into(),
+            (&ev.severity).into(),
+            (&ev.message).into(),
+            (&ev.performed_by).into(),
+            (&ev.subject).into(),
+            (&ev.api_key_id).into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_token<E: Exec>(e: &mut E, t: &TokenRecord, now: DateTime<Utc>) -> StoreResult<()> {
+    e.execute(
+        "insert into tokens (token_hash, app_id, kind, payload, expires_at, created_at) \
+         values ($1, $2, $3, $4, $5, $6)",
+        &[
+            (&t.hash).into(),
+            (&t.app_id).into(),
+            t.kind.as_str().into(),
+            (&t.payload).into(),
+            millis(t.expires_at).into(),
+            millis(now).into(),
+        ],
+    )
+    .await
+    .map_err(|e| e.or(Conflict::Token))?;
+    Ok(())
+}
+
+/// Marks a ceremony session used. A session is sealed into its token (nothing is stored at
+/// begin); this row is what makes it single-use, and it goes when the session would expire.
+async fn spend_session<E: Exec>(e: &mut E, app_id: &str, id: &[u8]) -> StoreResult<()> {
+    e.execute(
+        "insert into spent_sessions (id, app_id) values ($1, $2)",
+        &[id.into(), app_id.into()],
+    )
+    .await
+    .map_err(|e| match e.or(Conflict::Token) {
+        StoreError::Conflict(Conflict::Token) => StoreError::Refused(Refusal::SessionUsed),
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// A token and the event of its issue.
+pub struct InsertToken {
+    pub token: TokenRecord,
+    pub event: Option<EventRecord>,
+    pub now: DateTime<Utc>,
+}
+
+impl Step for InsertToken {
+    type Out = ();
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
+        if let Some(ev) = &self.event {
+            insert_event(e, ev).await?;
+        }
+        insert_token(e, &self.token, self.now).await
+    }
+}
+
+/// Uses up a session whose ceremony was refused, so that it cannot be tried again.
+pub struct SpendSession {
+    pub app_id: String,
+    pub id: Vec<u8>,
+}
+
+impl Step for SpendSession {
+    type Out = ();
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
+        spend_session(e, &self.app_id, &self.id).await
+    }
+}
+
+/// Whom a sign-in names.
+#[derive(Debug, Clone)]
+pub enum Named {
+    User(String),
+    /// An alias, by its hash.
+    Alias(String),
+}
+
+/// `/signin/begin`: the named user (empty when an alias is unknown) and their credential ids.
+pub struct SigninCandidates {
+    pub app_id: String,
+    pub named: Named,
+}
+
+impl Step for SigninCandidates {
+    type Out = (String, Vec<Vec<u8>>);
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<Self::Out> {
+        let user_id = match self.named {
+            Named::User(u) => u,
+            Named::Alias(hash) => match e
+                .row(
+                    "select user_id from aliases where app_id = $1 and alias_hash = $2",
+                    &[(&self.app_id).into(), (&hash).into()],
+                )
+                .await?
+            {
+                Some(mut r) => r.text(),
+                None => return Ok((String::new(), Vec::new())),
+            },
+        };
+        let ids = e
+            .rows(
+                "select credential_id from credentials where app_id = $1 and user_id = $2 \
+                 order by created_at",
+                &[(&self.app_id).into(), (&user_id).into()],
+            )
+            .await?
+            .into_iter()
+            .map(|mut r| r.bytes())
+            .collect();
+        Ok((user_id, ids))
+    }
+}
+
+/// One credential, for `/signin/complete`.
+pub struct FindCredential {
+    pub app_id: String,
+    pub credential_id: Vec<u8>,
+}
+
+impl Step for FindCredential {
+    type Out = Option<CredentialRecord>;
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<Self::Out> {
+        Ok(e.row(
+            &format!(
+                "select {CREDENTIAL_COLUMNS} from credentials \
+                 where app_id = $1 and credential_id = $2"
+            ),
+            &[(&self.app_id).into(), (&self.credential_id).into()],
+        )
+        .await?
+        .map(credential))
+    }
+}
+
+/// `/signin/complete`, all or nothing.
+pub struct CompleteSignin(pub SigninCompletion);
+
+impl Step for CompleteSignin {
+    type Out = ();
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
+        let c = self.0;
+        let app_id = c.app_id.as_str();
+        spend_session(e, app_id, &c.session_id).await?;
+        // The counter only moves forward; 0 stays allowed while the stored counter is 0 too
+        // (authenticators without a counter, such as synced passkeys, always send 0).
+        let advanced = e
+            .execute(
+                "update credentials set sign_count = $1, device = $2, country = $3, \
+                 last_used_at = $4 where app_id = $5 and credential_id = $6 \
+                 and (sign_count < $1 or (sign_count = 0 and $1 = 0))",
+                &[
+                    i64::from(c.new_count).into(),
+                    (&c.device).into(),
+                    (&c.country).into(),
+                    millis(c.now).into(),
+                    app_id.into(),
+                    (&c.credential_id).into(),
+                ],
+            )
+            .await?;
+        if advanced != 1 {
+            return Err(StoreError::Refused(Refusal::CounterBehind));
+        }
+        e.execute(
+            "insert into signin_days (app_id, day, user_id) values ($1, $2, $3) \
+             on conflict do nothing",
+            &[app_id.into(), c.day.into(), (&c.user_id).into()],
+        )
+        .await?;
+        if let Some(touch) = &c.touch_purpose {
+            if let Some(preset) = &touch.preset {
+                // A preset has defaults: the first use records them, later uses only the time.
+                e.execute(
+                    "insert into auth_configs (app_id, purpose, user_verification, ttl_seconds, \
+                     hints, created_by, created_at, last_used_at) \
+                     values ($1, $2, $3, $4, '', 'System', $5, $5) \
+                     on conflict (app_id, purpose) do update set last_used_at = $5",
+                    &[
+                        app_id.into(),
+                        (&touch.purpose).into(),
+                        (&preset.user_verification).into(),
+                        preset.ttl_seconds.into(),
+                        millis(c.now).into(),
+                    ],
+                )
+                .await?;
+            } else {
+                // Only the time: a purpose deleted or edited meanwhile stays as the admin left it.
+                e.execute(
+                    "update auth_configs set last_used_at = $1 where app_id = $2 and purpose = $3",
+                    &[millis(c.now).into(), app_id.into(), (&touch.purpose).into()],
+                )
+                .await?;
+            }
+        }
+        if let Some(ev) = &c.event {
+            insert_event(e, ev).await?;
+        }
+        insert_token(e, &c.verify, c.now).await
+    }
+}
+
+/// Builds the event a redemption records from the token, inside its transaction.
+pub type EventFromToken = Box<dyn FnOnce(&TokenRecord) -> Option<EventRecord> + Send>;
+
+/// Takes a token (single use) and records the event it causes, together.
+pub struct RedeemToken {
+    pub app_id: String,
+    pub kind: TokenKind,
+    pub hash: Vec<u8>,
+    /// Builds the event from the token's payload; `None` records nothing.
+    pub event: Option<EventFromToken>,
+}
+
+impl Step for RedeemToken {
+    type Out = Option<TokenRecord>;
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<Self::Out> {
+        let Some(mut r) = e
+            .row(
+                "delete from tokens where token_hash = $1 and app_id = $2 and kind = $3 \
+                 returning token_hash, app_id, payload, expires_at",
+                &[
+                    (&self.hash).into(),
+                    (&self.app_id).into(),
+                    self.kind.as_str().into(),
+                ],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let token = TokenRecord {
+            hash: r.bytes(),
+            app_id: r.text(),
+            kind: self.kind,
+            payload: r.text(),
+            expires_at: time(r.int()),
+        };
+        if let Some(event) = self.event.and_then(|f| f(&token)) {
+            insert_event(e, &event).await?;
+        }
+        Ok(Some(token))
+    }
+}
+
+/// `/register/complete`, all or nothing.
+pub struct CompleteRegistration {
+    pub session_id: Vec<u8>,
+    pub credential: CredentialRecord,
+    /// Replaces the user's aliases when given.
+    pub aliases: Option<Vec<AliasRecord>>,
+    pub max_users: Option<i64>,
+    pub event: Option<EventRecord>,
+    pub verify: TokenRecord,
+    pub now: DateTime<Utc>,
+}
+
+impl Step for CompleteRegistration {
+    type Out = ();
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
+        let c = &self.credential;
+        let app_id = c.app_id.as_str();
+        if e.is_postgres() {
+            // Serialises registrations of one app, so the user limit cannot be overrun.
+            e.execute(
+                "select id from apps where id = $1 for update",
+                &[app_id.into()],
+            )
+            .await?;
+        }
+        spend_session(e, app_id, &self.session_id).await?;
+        if let Some(max) = self.max_users {
+            let mut r = e
+                .row(
+                    "select count(distinct user_id), \
+                     count(case when user_id = $2 then 1 end) from credentials where app_id = $1",
+                    &[app_id.into(), (&c.user_id).into()],
+                )
+                .await?
+                .ok_or_else(|| StoreError::Other("count returned no row".to_owned()))?;
+            let (users, own) = (r.int(), r.int());
+            if own == 0 && users >= max {
+                return Err(StoreError::Refused(Refusal::UserLimit));
+            }
+        }
+        let params: [P<'_>; 19] = [
+            (&c.app_id).into(),
+            (&c.credential_id).into(),
+            (&c.user_id).into(),
+            (&c.user_handle).into(),
+            (&c.public_key).into(),
+            i64::from(c.sign_count).into(),
+            (&c.attestation_fmt).into(),
+            (&c.aaguid).into(),
+            (&c.rp_id).into(),
+            (&c.origin).into(),
+            (&c.country).into(),
+            (&c.device).into(),
+            (&c.nickname).into(),
+            c.backup_state.into(),
+            c.backup_eligible.into(),
+            c.discoverable.into(),
+            (&c.webauthn).into(),
+            millis(c.created_at).into(),
+            millis(c.last_used_at).into(),
+        ];
+        e.execute(
+            &format!(
+                "insert into credentials ({CREDENTIAL_COLUMNS}) values ($1, $2, $3, $4, $5, $6, \
+                 $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+            ),
+            &params,
+        )
+        .await
+        .map_err(|e| e.or(Conflict::Credential))?;
+        if let Some(aliases) = &self.aliases {
+            e.execute(
+                "delete from aliases where app_id = $1 and user_id = $2",
+                &[app_id.into(), (&c.user_id).into()],
+            )
+            .await?;
+            for alias in aliases {
+                e.execute(
+                    "insert into aliases (app_id, alias_hash, user_id, plaintext, created_at) \
+                     values ($1, $2, $3, $4, $5)",
+                    &[
+                        app_id.into(),
+                        (&alias.hash).into(),
+                        (&c.user_id).into(),
+                        (&alias.plaintext).into(),
+                        millis(self.now).into(),
+                    ],
+                )
+                .await
+                .map_err(|e| e.or(Conflict::Alias))?;
+            }
+        }
+        if let Some(ev) = &self.event {
+            insert_event(e, ev).await?;
+        }
+        insert_token(e, &self.verify, self.now).await
+    }
+}
