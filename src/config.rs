@@ -66,8 +66,11 @@ pub enum MailConfig {
     File {
         path: PathBuf,
     },
-    /// Development default: the message is written to the log.
+    /// `PASSKEYD_MAIL=log`, for development: the message, with its working sign-in link, is
+    /// written to the log.
     Log,
+    /// No mail settings: `/magic-links/send` answers 400 `mail_not_configured`.
+    Off,
 }
 
 #[derive(Debug, Clone)]
@@ -200,21 +203,29 @@ impl Config {
         };
 
         let smtp_url = secret("PASSKEYD_SMTP_URL", "PASSKEYD_SMTP_URL_FILE")?;
-        let mail = match (smtp_url, get("PASSKEYD_MAIL_FILE")) {
-            (Some(_), Some(_)) => {
-                return Err(bad(
-                    "PASSKEYD_MAIL_FILE",
-                    "set either PASSKEYD_SMTP_URL or PASSKEYD_MAIL_FILE, not both",
-                ))
-            }
-            (Some(url), None) => MailConfig::Smtp {
-                url: Secret::new(url),
-            },
-            (None, Some(path)) => MailConfig::File {
-                path: PathBuf::from(path),
-            },
-            (None, None) => MailConfig::Log,
-        };
+        let mail =
+            match (smtp_url, get("PASSKEYD_MAIL_FILE")) {
+                (Some(_), Some(_)) => {
+                    return Err(bad(
+                        "PASSKEYD_MAIL_FILE",
+                        "set either PASSKEYD_SMTP_URL or PASSKEYD_MAIL_FILE, not both",
+                    ))
+                }
+                (Some(url), None) => MailConfig::Smtp {
+                    url: Secret::new(url),
+                },
+                (None, Some(path)) => MailConfig::File {
+                    path: PathBuf::from(path),
+                },
+                (None, None) => match get("PASSKEYD_MAIL").as_deref().map(str::trim) {
+                    None | Some("" | "off") => MailConfig::Off,
+                    Some("log") => MailConfig::Log,
+                    Some(_) => return Err(bad(
+                        "PASSKEYD_MAIL",
+                        "must be `log` (write magic links to the log, for development) or `off`",
+                    )),
+                },
+            };
         let mail_from =
             get("PASSKEYD_MAIL_FROM").unwrap_or_else(|| "passkeyd@localhost".to_owned());
         let magic_link_new_app_hours = match get("PASSKEYD_MAGIC_LINK_NEW_APP_HOURS") {
@@ -686,7 +697,12 @@ mod tests {
 
     #[test]
     fn mail_settings() {
-        assert!(matches!(config(&[]).unwrap().mail, MailConfig::Log));
+        assert!(matches!(config(&[]).unwrap().mail, MailConfig::Off));
+        assert!(matches!(
+            config(&[("PASSKEYD_MAIL", "log")]).unwrap().mail,
+            MailConfig::Log
+        ));
+        assert!(config(&[("PASSKEYD_MAIL", "smtp")]).is_err());
         let e = config(&[
             ("PASSKEYD_SMTP_URL", "smtp://h"),
             ("PASSKEYD_MAIL_FILE", "/tmp/m"),

@@ -72,6 +72,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
             from,
         },
         MailConfig::Log => MailerConfig::Log { from },
+        MailConfig::Off => MailerConfig::Off { from },
     })
     .map_err(|e| anyhow::anyhow!("PASSKEYD_SMTP_URL / PASSKEYD_MAIL_FROM: {e}"))?;
     let metadata = match &config.mds_file {

@@ -71,6 +71,8 @@ pub enum MailerConfig {
     File { path: PathBuf, from: String },
     /// Logs recipient, subject and text body at INFO.
     Log { from: String },
+    /// Sends nothing; see [`Mailer::is_configured`].
+    Off { from: String },
 }
 
 /// Redacts the SMTP URL, which may contain a password.
@@ -91,6 +93,7 @@ impl fmt::Debug for MailerConfig {
                 .field("from", from)
                 .finish(),
             Self::Log { from } => f.debug_struct("Log").field("from", from).finish(),
+            Self::Off { from } => f.debug_struct("Off").field("from", from).finish(),
         }
     }
 }
@@ -106,6 +109,7 @@ enum Transport {
         lock: Mutex<()>,
     },
     Log,
+    Off,
 }
 
 /// Sends [`Mail`]s. `Send + Sync`; share it in an `Arc`. Without lettre's `pool` feature each
@@ -152,6 +156,7 @@ impl Mailer {
                 },
             ),
             MailerConfig::Log { from } => (from, Transport::Log),
+            MailerConfig::Off { from } => (from, Transport::Off),
         };
         let from = from
             .parse::<Mailbox>()
@@ -191,13 +196,17 @@ impl Mailer {
             }
             Transport::Log => {
                 // Development only: the text body holds a working sign-in link, so it lands in
-                // the log. Acceptable solely because this mode has to be chosen explicitly.
+                // the log. Acceptable solely because this mode is chosen explicitly
+                // (`PASSKEYD_MAIL=log`); without mail settings nothing is sent at all.
                 tracing::info!(
                     to = %mail.to,
                     subject = %mail.subject,
                     text = %mail.text,
                     "mail not sent (log mode)"
                 );
+            }
+            Transport::Off => {
+                return Err(MailError::Config("no mail settings".to_owned()));
             }
         }
         Ok(())
@@ -211,7 +220,14 @@ impl Mailer {
             Transport::Smtp { description, .. } => description.clone(),
             Transport::File { path, .. } => format!("file {}", path.display()),
             Transport::Log => "log".to_owned(),
+            Transport::Off => "off (no mail settings; magic links are refused)".to_owned(),
         }
+    }
+
+    /// Whether mail goes anywhere; without settings, magic links are refused up front.
+    #[must_use]
+    pub fn is_configured(&self) -> bool {
+        !matches!(self.transport, Transport::Off)
     }
 
     fn build(&self, mail: &Mail) -> Result<Message, MailError> {

@@ -52,6 +52,13 @@ pub async fn send(s: &Services, tenant: &Tenant, req: MagicLinkRequest) -> ApiRe
             "You must enable Magic Links in settings in order to use this feature.",
         ));
     }
+    if !s.mailer.is_configured() {
+        return Err(ApiError::bad_request(
+            "mail_not_configured",
+            "This passkeyd has no mail settings, so it cannot send magic links. The operator sets \
+             PASSKEYD_SMTP_URL, or PASSKEYD_MAIL_FILE, or PASSKEYD_MAIL=log for development.",
+        ));
+    }
     let reservation = reserve(s, tenant, &user_id, &email).await?;
 
     let now = tenant.now;

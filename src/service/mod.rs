@@ -64,6 +64,51 @@ pub fn alias_hash(app_id: &str, alias: &str) -> String {
     STANDARD.encode(h.finalize())
 }
 
+/// Limits on what a caller may send, where the original has none (see the README's list).
+pub mod limits {
+    /// WebAuthn's user handle is at most 64 bytes, and passkeyd's user handle is the user id:
+    /// a longer id could never register a passkey.
+    pub const USER_ID_BYTES: usize = 64;
+    pub const USERNAME_CHARS: usize = 256;
+    pub const DISPLAY_NAME_CHARS: usize = 256;
+    /// A DNS name.
+    pub const RP_ID_CHARS: usize = 253;
+    pub const ORIGIN_CHARS: usize = 2048;
+    pub const PURPOSE_CHARS: usize = 255;
+}
+
+/// A user id within [`limits::USER_ID_BYTES`].
+pub fn check_user_id(v: &mut Validator, field: &str, user_id: &str) {
+    if user_id.len() > limits::USER_ID_BYTES {
+        v.error(
+            field,
+            format!(
+                "The field UserId must be at most {} bytes (the WebAuthn user handle limit).",
+                limits::USER_ID_BYTES
+            ),
+        );
+    }
+}
+
+/// A valid DNS name (letters, digits and hyphens in labels of 1–63, at most 253 in all) or an
+/// IP address, as a relying party id must be.
+fn is_valid_rp_id(rp_id: &str) -> bool {
+    if rp_id.len() > limits::RP_ID_CHARS {
+        return false;
+    }
+    if rp_id.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    rp_id.split('.').all(|label| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    })
+}
+
 /// The `origin` of a browser call: required, and it must parse as a URI.
 pub fn require_origin(caller: &Caller) -> ApiResult<(String, Origin)> {
     let raw = caller
@@ -72,6 +117,15 @@ pub fn require_origin(caller: &Caller) -> ApiResult<(String, Origin)> {
         .map(str::trim)
         .filter(|o| !o.is_empty())
         .ok_or_else(ApiError::missing_origin)?;
+    if raw.chars().count() > limits::ORIGIN_CHARS {
+        return Err(ApiError::validation(
+            "Origin",
+            format!(
+                "The field Origin must be at most {} characters.",
+                limits::ORIGIN_CHARS
+            ),
+        ));
+    }
     let origin = Origin::parse(raw).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_origin",
@@ -84,13 +138,23 @@ pub fn require_origin(caller: &Caller) -> ApiResult<(String, Origin)> {
 /// The `RPID` of a browser call. The original does not check it and fails later; passkeyd
 /// says so at once.
 pub fn require_rp_id(caller: &Caller) -> ApiResult<String> {
-    caller
+    let rp_id = caller
         .rp_id
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| ApiError::bad_request("missing_rpid", "RPID is required."))
+        .ok_or_else(|| ApiError::bad_request("missing_rpid", "RPID is required."))?;
+    if !is_valid_rp_id(&rp_id) {
+        return Err(ApiError::validation(
+            "RPID",
+            format!(
+                "The field RPID must be a domain name of at most {} characters.",
+                limits::RP_ID_CHARS
+            ),
+        ));
+    }
+    Ok(rp_id)
 }
 
 /// Collects field errors into one validation problem, as ASP.NET's model validation does.
@@ -268,21 +332,25 @@ where
 {
     let hash = crate::tokens::parse(token, prefix)?;
     let now = tenant.now;
+    let logged = tenant.app.features.event_logging_enabled;
+    let event: Option<crate::store::EventFromToken> = logged.then(|| {
+        Box::new(move |record: &crate::store::TokenRecord| {
+            // An expired token is refused below; it records nothing.
+            if record.expires_at < now {
+                return None;
+            }
+            serde_json::from_str::<T>(&record.payload)
+                .ok()
+                .and_then(|payload| event(&payload))
+        }) as crate::store::EventFromToken
+    });
     let record = s
         .store
         .redeem_token(crate::store::RedeemToken {
             app_id: tenant.app.id.clone(),
             kind,
             hash,
-            event: Some(Box::new(move |record| {
-                // An expired token is refused below; it records nothing.
-                if record.expires_at < now {
-                    return None;
-                }
-                serde_json::from_str::<T>(&record.payload)
-                    .ok()
-                    .and_then(|payload| event(&payload))
-            })),
+            event,
         })
         .await?
         .ok_or_else(crate::tokens::unknown)?;
@@ -379,6 +447,31 @@ mod tests {
             "Chrome, Windows 10"
         );
         assert_eq!(describe_user_agent(""), "Other, Other ");
+    }
+
+    #[test]
+    fn rp_ids() {
+        for ok in [
+            "example.com",
+            "localhost",
+            "a-b.example",
+            "127.0.0.1",
+            "xn--bcher-kva.ch",
+        ] {
+            assert!(is_valid_rp_id(ok), "{ok}");
+        }
+        let long = format!("{}.com", "a".repeat(250));
+        for bad in [
+            "",
+            "exa mple.com",
+            "-a.com",
+            "a..com",
+            "a.com/",
+            "https://a.com",
+            &long,
+        ] {
+            assert!(!is_valid_rp_id(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -7,8 +7,9 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    alias_hash, check_aliases, issue_token, new_token, open_session, read_token, refuse,
-    require_origin, require_rp_id, seal_session, verified_user, ClientInfo, Validator,
+    alias_hash, check_aliases, check_user_id, issue_token, limits, new_token, open_session,
+    read_token, refuse, require_origin, require_rp_id, seal_session, verified_user, ClientInfo,
+    Validator,
 };
 use crate::ceremony::{
     self, Attachment, Attestation, AttestationResponse, CreationOptions, Hint, UserVerification,
@@ -69,7 +70,30 @@ pub async fn issue(
     let now = tenant.now;
     let mut v = Validator::default();
     let user_id = v.required("userId", "UserId", req.user_id.as_deref());
+    check_user_id(&mut v, "userId", &user_id);
     let username = v.required("username", "Username", req.username.as_deref());
+    if username.chars().count() > limits::USERNAME_CHARS {
+        v.error(
+            "username",
+            format!(
+                "The field Username must be at most {} characters.",
+                limits::USERNAME_CHARS
+            ),
+        );
+    }
+    if req
+        .display_name
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > limits::DISPLAY_NAME_CHARS)
+    {
+        v.error(
+            "displayName",
+            format!(
+                "The field DisplayName must be at most {} characters.",
+                limits::DISPLAY_NAME_CHARS
+            ),
+        );
+    }
     let mut aliases = req.aliases.unwrap_or_default();
     check_aliases(&mut v, &aliases);
     // Aliases are a set.

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::register::{decode_b64url, SESSION_MARGIN_MS};
 use super::{
-    alias_hash, issue_token, new_token, open_session, refuse, require_origin, require_rp_id,
-    seal_session, take_token, verified_user, ClientInfo, Validator,
+    alias_hash, check_user_id, issue_token, limits, new_token, open_session, refuse,
+    require_origin, require_rp_id, seal_session, take_token, verified_user, ClientInfo, Validator,
 };
 use crate::ceremony::{self, AssertionResponse, RequestOptions};
 use crate::error::{ApiError, ApiResult};
@@ -51,6 +51,27 @@ pub async fn begin(
     let (origin_text, _) = require_origin(&req.caller)?;
     let rp_id = require_rp_id(&req.caller)?;
     origins::check(app, &origin_text, Some(&rp_id))?;
+    let mut v = Validator::default();
+    if let Some(user_id) = &req.user_id {
+        check_user_id(&mut v, "userId", user_id);
+    }
+    if req.alias.as_ref().is_some_and(|a| a.chars().count() > 250) {
+        v.error("alias", "The field Alias must be at most 250 characters.");
+    }
+    if req
+        .purpose
+        .as_ref()
+        .is_some_and(|p| p.chars().count() > limits::PURPOSE_CHARS)
+    {
+        v.error(
+            "purpose",
+            format!(
+                "The field Purpose must be at most {} characters.",
+                limits::PURPOSE_CHARS
+            ),
+        );
+    }
+    v.finish()?;
     let purpose = purposes::resolve(s, tenant, req.purpose.as_deref()).await?;
 
     // The user the sign-in names (by id, else by alias), and the text that named them.
@@ -133,8 +154,10 @@ pub async fn complete(
     let (sealed, session): (_, SigninSession) =
         open_session(s, tenant, SESSION_KIND, req.session.as_deref())?;
 
-    let checked = async {
-        let Some(stored) = s.store.find_credential(app_id, &response.raw_id).await? else {
+    // The credential is read in the transaction that the completion or refusal then ends.
+    let (stored, rest) = s.store.open_signin(app_id, &response.raw_id).await?;
+    let checked = (|| {
+        let Some(stored) = stored else {
             return Err(ApiError::bad_request(
                 "unknown_credential",
                 "We don't recognize the passkey you sent us.",
@@ -169,11 +192,16 @@ pub async fn complete(
         )
         .map_err(|e| signin_error(e.0))?;
         Ok((stored, asserted))
-    }
-    .await;
+    })();
     let (stored, asserted) = match checked {
         Ok(checked) => checked,
-        Err(refusal) => return Err(refuse(s, tenant, &sealed, refusal).await),
+        Err(refusal) => {
+            return Err(match rest.spend(app_id, &sealed.id).await {
+                Ok(()) => refusal,
+                Err(StoreError::Refused(_)) => tokens::unknown(),
+                Err(e) => e.into(),
+            })
+        }
     };
 
     let device = client.device();
@@ -218,7 +246,7 @@ pub async fn complete(
         verify,
         now,
     };
-    match s.store.complete_signin(completion).await {
+    match rest.complete(completion).await {
         Ok(()) => Ok(TokenResponse { token }),
         Err(StoreError::Refused(Refusal::SessionUsed)) => Err(tokens::unknown()),
         // Another sign-in with this counter value won the race: one of them is a clone.

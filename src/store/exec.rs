@@ -113,6 +113,12 @@ pub trait Exec {
 pub trait Step: Send + 'static {
     type Out: Send + 'static;
     async fn run<E: Exec>(self, e: &mut E) -> StoreResult<Self::Out>;
+
+    /// A step of one statement needs no explicit transaction: on PostgreSQL it then costs one
+    /// round trip instead of three.
+    fn single_statement(&self) -> bool {
+        false
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,6 +188,43 @@ impl Exec for PgExec {
             .await
             .map_err(pg_error)?;
         Ok(rows.iter().map(|r| Row(pg_values(r).into_iter())).collect())
+    }
+}
+
+/// Statements straight on the pool, each its own transaction: for steps of one statement.
+pub struct PgPoolExec<'p>(pub &'p sqlx::PgPool);
+
+impl Exec for PgPoolExec<'_> {
+    fn is_postgres(&self) -> bool {
+        true
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[P<'_>]) -> ExecResult<u64> {
+        bind_all!(sqlx::query(sql), params)
+            .execute(self.0)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(pg_error)
+    }
+
+    async fn rows(&mut self, sql: &str, params: &[P<'_>]) -> ExecResult<Vec<Row>> {
+        let rows = bind_all!(sqlx::query(sql), params)
+            .fetch_all(self.0)
+            .await
+            .map_err(pg_error)?;
+        Ok(rows.iter().map(|r| Row(pg_values(r).into_iter())).collect())
+    }
+}
+
+/// Opens a PostgreSQL transaction for a request whose reads and writes are separated by work
+/// in between (the WebAuthn verify of `/signin/complete`).
+pub async fn pg_begin(pool: &sqlx::PgPool) -> StoreResult<PgExec> {
+    Ok(PgExec(pool.begin().await.map_err(classify)?))
+}
+
+impl PgExec {
+    pub async fn commit(self) -> StoreResult<()> {
+        self.0.commit().await.map_err(classify)
     }
 }
 
@@ -317,6 +360,9 @@ fn connect(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // The checkpointer thread copies the WAL back instead.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Once checkpointed, the WAL is cut back to this size (64 MiB), so that it cannot
+        // stay large and slow down the next start, which reads it whole.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -387,6 +433,16 @@ impl Lite {
     }
 }
 
+impl Lite {
+    /// At shutdown: stops the checkpointer and copies the whole WAL back, emptying it, so the
+    /// next start does not have to read it.
+    pub async fn close(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let conn = self.writer.lock().await;
+        let _ = conn.query_row("pragma wal_checkpoint(truncate)", [], |_| Ok(()));
+    }
+}
+
 impl Drop for Lite {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -395,6 +451,9 @@ impl Drop for Lite {
 
 /// Runs a step in a PostgreSQL transaction: committed when it returns `Ok`, else rolled back.
 pub async fn pg_transact<S: Step>(pool: &sqlx::PgPool, step: S) -> StoreResult<S::Out> {
+    if step.single_statement() {
+        return step.run(&mut PgPoolExec(pool)).await;
+    }
     let tx = pool.begin().await.map_err(classify)?;
     let mut e = PgExec(tx);
     let out = step.run(&mut e).await?;

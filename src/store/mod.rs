@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use sql::SqlStore;
-pub use steps::{CompleteRegistration, Named, RedeemToken};
+pub use steps::{CompleteRegistration, EventFromToken, Named, RedeemToken};
 
 use crate::config::DatabaseConfig;
 
@@ -269,6 +269,16 @@ pub struct PoolStats {
     pub idle: u32,
 }
 
+/// The rest of a `/signin/complete` transaction. Dropping it writes nothing.
+#[async_trait]
+pub trait SigninTx: Send {
+    /// Uses up the session, advances the counter (compare-and-swap), and records the day, the
+    /// purpose's last use, the event and the verify token, all or nothing.
+    async fn complete(self: Box<Self>, completion: SigninCompletion) -> StoreResult<()>;
+    /// Uses up the session of a refused sign-in.
+    async fn spend(self: Box<Self>, app_id: &str, session_id: &[u8]) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A round trip to the database, for health checks.
@@ -427,9 +437,14 @@ pub trait Store: Send + Sync + 'static {
         app_id: &str,
         named: Named,
     ) -> StoreResult<(String, Vec<Vec<u8>>)>;
-    /// `/signin/complete`: uses up the session, advances the counter (compare-and-swap), and
-    /// records the day, the purpose's last use, the event and the verify token, all or nothing.
-    async fn complete_signin(&self, completion: SigninCompletion) -> StoreResult<()>;
+    /// `/signin/complete`: reads the credential in the transaction that [`SigninTx`] then
+    /// finishes, so that the call is one transaction even though the WebAuthn verify happens
+    /// between its read and its writes (on SQLite the read needs no transaction).
+    async fn open_signin(
+        &self,
+        app_id: &str,
+        credential_id: &[u8],
+    ) -> StoreResult<(Option<CredentialRecord>, Box<dyn SigninTx + '_>)>;
     /// Uses up a ceremony session whose completion was refused. `Refused(SessionUsed)` when it
     /// was used before.
     async fn spend_session(&self, app_id: &str, id: &[u8]) -> StoreResult<()>;

@@ -6,13 +6,13 @@ use sqlx::FromRow;
 
 use super::cache::Cache;
 use super::db::{classify, db_error, Pool, Tx, P};
-use super::exec::{pg_transact, Lite, Step};
+use super::exec::{pg_begin, pg_transact, Lite, PgExec, Step};
 use super::steps::{self, CompleteSignin, FindCredential, SigninCandidates};
 use super::{
     AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, AuthConfigRecord, AuthenticatorRecord,
     CompleteRegistration, Conflict, CredentialRecord, EventRecord, FeatureChange, KeyKind, Named,
-    RedeemToken, SigninCompletion, Store, StoreError, StoreResult, TokenKind, TokenRecord,
-    UserSummary,
+    RedeemToken, SigninCompletion, SigninTx, Store, StoreError, StoreResult, TokenKind,
+    TokenRecord, UserSummary,
 };
 
 /// The store over SQL. Reads and writes may use different pools (SQLite keeps a single
@@ -31,6 +31,60 @@ struct Forget<'a>(&'a Cache, &'a str);
 impl Drop for Forget<'_> {
     fn drop(&mut self) {
         self.0.forget(self.1);
+    }
+}
+
+/// `/signin/complete` on SQLite: the read ran on a reader; the writes are one transaction.
+struct LiteSigninTx<'s>(&'s SqlStore);
+
+#[async_trait]
+impl SigninTx for LiteSigninTx<'_> {
+    async fn complete(self: Box<Self>, completion: SigninCompletion) -> StoreResult<()> {
+        // The purpose's row changes; this replica sees it at once.
+        let forget = completion
+            .touch_purpose
+            .is_some()
+            .then(|| completion.app_id.clone());
+        let result = self.0.step(CompleteSignin(completion), true).await;
+        if let Some(app_id) = forget {
+            self.0.cache.forget(&app_id);
+        }
+        result
+    }
+
+    async fn spend(self: Box<Self>, app_id: &str, session_id: &[u8]) -> StoreResult<()> {
+        self.0.spend_session(app_id, session_id).await
+    }
+}
+
+/// `/signin/complete` on PostgreSQL: the credential was read in this transaction.
+struct PgSigninTx<'s> {
+    tx: PgExec,
+    cache: &'s Cache,
+}
+
+#[async_trait]
+impl SigninTx for PgSigninTx<'_> {
+    async fn complete(mut self: Box<Self>, completion: SigninCompletion) -> StoreResult<()> {
+        let forget = completion
+            .touch_purpose
+            .is_some()
+            .then(|| completion.app_id.clone());
+        CompleteSignin(completion).run(&mut self.tx).await?;
+        self.tx.commit().await?;
+        if let Some(app_id) = forget {
+            self.cache.forget(&app_id);
+        }
+        Ok(())
+    }
+
+    async fn spend(mut self: Box<Self>, app_id: &str, session_id: &[u8]) -> StoreResult<()> {
+        let step = steps::SpendSession {
+            app_id: app_id.to_owned(),
+            id: session_id.to_vec(),
+        };
+        step.run(&mut self.tx).await?;
+        self.tx.commit().await
     }
 }
 
@@ -340,6 +394,9 @@ impl Store for SqlStore {
     }
 
     async fn close(&self) {
+        if let Some(lite) = &self.lite {
+            lite.close().await;
+        }
         for pool in [&self.reader, &self.writer] {
             match pool {
                 Pool::Sqlite(p) => p.close().await,
@@ -1035,17 +1092,26 @@ impl Store for SqlStore {
         self.step(step, false).await
     }
 
-    async fn complete_signin(&self, completion: SigninCompletion) -> StoreResult<()> {
-        // The purpose's row changes; this replica sees it at once.
-        let forget = completion
-            .touch_purpose
-            .is_some()
-            .then(|| completion.app_id.clone());
-        let result = self.step(CompleteSignin(completion), true).await;
-        if let Some(app_id) = forget {
-            self.cache.forget(&app_id);
+    async fn open_signin(
+        &self,
+        app_id: &str,
+        credential_id: &[u8],
+    ) -> StoreResult<(Option<CredentialRecord>, Box<dyn SigninTx + '_>)> {
+        let find = FindCredential {
+            app_id: app_id.to_owned(),
+            credential_id: credential_id.to_vec(),
+        };
+        if let (None, Pool::Postgres(pool)) = (&self.lite, &self.writer) {
+            let mut tx = pg_begin(pool).await?;
+            let found = find.run(&mut tx).await?;
+            let rest = PgSigninTx {
+                tx,
+                cache: &self.cache,
+            };
+            return Ok((found, Box::new(rest)));
         }
-        result
+        let found = self.step(find, false).await?;
+        Ok((found, Box::new(LiteSigninTx(self))))
     }
 
     async fn spend_session(&self, app_id: &str, id: &[u8]) -> StoreResult<()> {

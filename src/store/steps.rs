@@ -127,6 +127,10 @@ impl Step for SpendSession {
     async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
         spend_session(e, &self.app_id, &self.id).await
     }
+
+    fn single_statement(&self) -> bool {
+        true
+    }
 }
 
 /// Whom a sign-in names.
@@ -146,30 +150,49 @@ pub struct SigninCandidates {
 impl Step for SigninCandidates {
     type Out = (String, Vec<Vec<u8>>);
     async fn run<E: Exec>(self, e: &mut E) -> StoreResult<Self::Out> {
-        let user_id = match self.named {
-            Named::User(u) => u,
-            Named::Alias(hash) => match e
-                .row(
-                    "select user_id from aliases where app_id = $1 and alias_hash = $2",
-                    &[(&self.app_id).into(), (&hash).into()],
-                )
-                .await?
-            {
-                Some(mut r) => r.text(),
-                None => return Ok((String::new(), Vec::new())),
-            },
-        };
-        let ids = e
-            .rows(
-                "select credential_id from credentials where app_id = $1 and user_id = $2 \
-                 order by created_at",
-                &[(&self.app_id).into(), (&user_id).into()],
-            )
-            .await?
-            .into_iter()
-            .map(|mut r| r.bytes())
-            .collect();
-        Ok((user_id, ids))
+        match self.named {
+            Named::User(user_id) => {
+                let ids = e
+                    .rows(
+                        "select credential_id from credentials where app_id = $1 \
+                         and user_id = $2 order by created_at",
+                        &[(&self.app_id).into(), (&user_id).into()],
+                    )
+                    .await?
+                    .into_iter()
+                    .map(|mut r| r.bytes())
+                    .collect();
+                Ok((user_id, ids))
+            }
+            Named::Alias(hash) => {
+                // The owner and their credentials in one statement; one row with a null id
+                // when the owner has none, no row when the alias is unknown.
+                let rows = e
+                    .rows(
+                        "select aliases.user_id, credentials.credential_id from aliases \
+                         left join credentials on credentials.app_id = aliases.app_id \
+                         and credentials.user_id = aliases.user_id \
+                         where aliases.app_id = $1 and aliases.alias_hash = $2 \
+                         order by credentials.created_at",
+                        &[(&self.app_id).into(), (&hash).into()],
+                    )
+                    .await?;
+                let mut user_id = String::new();
+                let mut ids = Vec::new();
+                for mut r in rows {
+                    user_id = r.text();
+                    let id = r.bytes();
+                    if !id.is_empty() {
+                        ids.push(id);
+                    }
+                }
+                Ok((user_id, ids))
+            }
+        }
+    }
+
+    fn single_statement(&self) -> bool {
+        true
     }
 }
 
@@ -192,6 +215,10 @@ impl Step for FindCredential {
         .await?
         .map(credential))
     }
+
+    fn single_statement(&self) -> bool {
+        true
+    }
 }
 
 /// `/signin/complete`, all or nothing.
@@ -202,6 +229,9 @@ impl Step for CompleteSignin {
     async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
         let c = self.0;
         let app_id = c.app_id.as_str();
+        if e.is_postgres() {
+            return complete_signin_postgres(e, c).await;
+        }
         spend_session(e, app_id, &c.session_id).await?;
         // The counter only moves forward; 0 stays allowed while the stored counter is 0 too
         // (authenticators without a counter, such as synced passkeys, always send 0).
@@ -229,6 +259,59 @@ impl Step for CompleteSignin {
             &[app_id.into(), c.day.into(), (&c.user_id).into()],
         )
         .await?;
+        finish_signin(e, &c).await?;
+        insert_token(e, &c.verify, c.now).await
+    }
+}
+
+/// PostgreSQL: the session, the counter, the day and the verify token in one statement (each
+/// statement is a network round trip there). Data-modifying CTEs all run; the counter's
+/// compare-and-swap gates the day and the token, and a used session fails the statement.
+async fn complete_signin_postgres<E: Exec>(e: &mut E, c: SigninCompletion) -> StoreResult<()> {
+    let app_id = c.app_id.as_str();
+    let mut row = e
+        .row(
+            "with spent as (insert into spent_sessions (id, app_id) values ($1, $2) returning 1), \
+             moved as (update credentials set sign_count = $3, device = $4, country = $5, \
+               last_used_at = $6 where app_id = $2 and credential_id = $7 \
+               and (sign_count < $3 or (sign_count = 0 and $3 = 0)) \
+               and exists (select 1 from spent) returning user_id), \
+             day as (insert into signin_days (app_id, day, user_id) \
+               select $2, $8, user_id from moved on conflict do nothing), \
+             token as (insert into tokens (token_hash, app_id, kind, payload, expires_at, \
+               created_at) select $9, $2, $10, $11, $12, $6 from moved) \
+             select count(*) from moved",
+            &[
+                (&c.session_id).into(),
+                app_id.into(),
+                i64::from(c.new_count).into(),
+                (&c.device).into(),
+                (&c.country).into(),
+                millis(c.now).into(),
+                (&c.credential_id).into(),
+                c.day.into(),
+                (&c.verify.hash).into(),
+                c.verify.kind.as_str().into(),
+                (&c.verify.payload).into(),
+                millis(c.verify.expires_at).into(),
+            ],
+        )
+        .await
+        .map_err(|e| match e.or(Conflict::Token) {
+            StoreError::Conflict(Conflict::Token) => StoreError::Refused(Refusal::SessionUsed),
+            other => other,
+        })?
+        .ok_or_else(|| StoreError::Other("count returned no row".to_owned()))?;
+    if row.int() != 1 {
+        return Err(StoreError::Refused(Refusal::CounterBehind));
+    }
+    finish_signin(e, &c).await
+}
+
+/// The optional writes of a completed sign-in: the purpose's last use and the event.
+async fn finish_signin<E: Exec>(e: &mut E, c: &SigninCompletion) -> StoreResult<()> {
+    let app_id = c.app_id.as_str();
+    {
         if let Some(touch) = &c.touch_purpose {
             if let Some(preset) = &touch.preset {
                 // A preset has defaults: the first use records them, later uses only the time.
@@ -258,8 +341,8 @@ impl Step for CompleteSignin {
         if let Some(ev) = &c.event {
             insert_event(e, ev).await?;
         }
-        insert_token(e, &c.verify, c.now).await
     }
+    Ok(())
 }
 
 /// Builds the event a redemption records from the token, inside its transaction.
@@ -302,6 +385,11 @@ impl Step for RedeemToken {
             insert_event(e, &event).await?;
         }
         Ok(Some(token))
+    }
+
+    fn single_statement(&self) -> bool {
+        // Without an event to record, the delete is all there is.
+        self.event.is_none()
     }
 }
 

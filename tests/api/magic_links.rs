@@ -387,9 +387,22 @@ async fn unreachable_mail_server_is_a_bad_gateway_and_not_counted() {
     }
 }
 
+/// Without mail settings nothing is sent and no sign-in link is written anywhere: the call is
+/// refused up front. Writing links to the log has to be chosen (`PASSKEYD_MAIL=log`).
 #[tokio::test]
-async fn log_mailer_works_without_configuration() {
+async fn without_mail_settings_links_are_refused_and_log_mode_is_explicit() {
     let server = TestServer::start().await;
+    let app = server.create_app("nomailapp").await;
+    let r = send(&app, &link_to(ADMIN)).await;
+    let body = r.problem(400, "mail_not_configured");
+    assert!(
+        body["title"]
+            .as_str()
+            .unwrap()
+            .contains("PASSKEYD_MAIL=log"),
+        "the title says how to turn mail on: {body}"
+    );
+    let server = TestServer::start_with(&[("PASSKEYD_MAIL", "log")]).await;
     let app = server.create_app("logapp").await;
     assert_no_content(&send(&app, &link_to(ADMIN)).await);
 }
