@@ -134,14 +134,12 @@ pub async fn note(
     subject: &str,
     message: String,
 ) {
-    let event = Event {
-        kind,
-        message,
-        performed_by,
-        subject,
-        api_key_id: &tenant.key_id,
+    let Some(record) = of_request(tenant, kind, performed_by, subject, message) else {
+        return;
     };
-    record(s, &tenant.app, event).await;
+    if let Err(e) = s.store.insert_event(&record).await {
+        tracing::warn!(error = %e, app_id = %tenant.app.id, "recording an event failed");
+    }
 }
 
 pub async fn list(

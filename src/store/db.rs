@@ -237,9 +237,13 @@ pub fn classify(e: sqlx::Error) -> StoreError {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
         // PostgreSQL: connection exceptions (08…), shutdown and crash recovery (57P…).
-        // SQLite: busy (5) or locked (6) past the busy timeout.
+        // SQLite: busy (5) or locked (6) past the busy timeout, with their extended codes
+        // (SQLITE_BUSY_RECOVERY 261, _SNAPSHOT 517, _TIMEOUT 773, SQLITE_LOCKED_SHAREDCACHE
+        // 262, _VTAB 518). Listed, because PostgreSQL's codes are numbers too.
         sqlx::Error::Database(d) => d.code().is_some_and(|code| {
-            code.starts_with("08") || code.starts_with("57P") || code == "5" || code == "6"
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || ["5", "6", "261", "517", "773", "262", "518"].contains(&code.as_ref())
         }),
         _ => false,
     };

@@ -670,25 +670,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_event(&self, e: &EventRecord) -> StoreResult<()> {
-        self.writer
-            .execute(
-                "insert into events (id, app_id, performed_at, event_type, severity, message, \
-                 performed_by, subject, api_key_id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    (&e.id).into(),
-                    (&e.app_id).into(),
-                    millis(e.performed_at).into(),
-                    (&e.event_type).into(),
-                    (&e.severity).into(),
-                    (&e.message).into(),
-                    (&e.performed_by).into(),
-                    (&e.subject).into(),
-                    (&e.api_key_id).into(),
-                ],
-            )
-            .await
-            .map(|_| ())
-            .map_err(classify)
+        self.step(steps::InsertEvent(e.clone()), true).await
     }
 
     async fn list_events(

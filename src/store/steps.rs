@@ -99,6 +99,20 @@ async fn spend_session<E: Exec>(e: &mut E, app_id: &str, id: &[u8]) -> StoreResu
     Ok(())
 }
 
+/// One event on its own (management calls, failed authentications).
+pub struct InsertEvent(pub EventRecord);
+
+impl Step for InsertEvent {
+    type Out = ();
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
+        insert_event(e, &self.0).await
+    }
+
+    fn single_statement(&self) -> bool {
+        true
+    }
+}
+
 /// A token and the event of its issue.
 pub struct InsertToken {
     pub token: TokenRecord,
