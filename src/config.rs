@@ -104,6 +104,10 @@ pub struct RateLimits {
     pub per_app: u32,
     /// Management endpoints, per client IP.
     pub management_per_ip: u32,
+    /// Failed key checks (any endpoint), per client IP; past it the address gets 429.
+    pub failed_auth_per_ip: u32,
+    /// IPv6 clients are counted per network of this prefix length (a /64 is one subscriber).
+    pub ipv6_prefix: u8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -280,6 +284,21 @@ impl Config {
             per_ip: per_minute("PASSKEYD_RATE_LIMIT_PER_IP", 600)?,
             per_app: per_minute("PASSKEYD_RATE_LIMIT_PER_APP", 300_000)?,
             management_per_ip: per_minute("PASSKEYD_RATE_LIMIT_MANAGEMENT_PER_IP", 120)?,
+            failed_auth_per_ip: per_minute("PASSKEYD_RATE_LIMIT_FAILED_AUTH_PER_IP", 60)?,
+            ipv6_prefix: match get("PASSKEYD_RATE_LIMIT_IPV6_PREFIX") {
+                None => 64,
+                Some(v) => v
+                    .trim()
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|p| (1..=128).contains(p))
+                    .ok_or_else(|| {
+                        bad(
+                            "PASSKEYD_RATE_LIMIT_IPV6_PREFIX",
+                            "must be a prefix length, 1 to 128",
+                        )
+                    })?,
+            },
         };
 
         Ok(Self {

@@ -32,6 +32,8 @@ pub struct Problem {
     pub detail: Option<String>,
     pub extensions: Map<String, Value>,
     pub www_authenticate: Option<&'static str>,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -63,11 +65,25 @@ impl ApiError {
             detail: None,
             extensions: Map::new(),
             www_authenticate: None,
+            retry_after: None,
         }))
     }
 
     pub fn bad_request(error_code: &'static str, title: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, error_code, title)
+    }
+
+    /// 429 `rate_limited`, with `Retry-After` in whole seconds (at least 1).
+    #[must_use]
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests. Please retry in {secs} seconds."),
+        );
+        e.retry_after = Some(secs);
+        e
     }
 
     #[must_use]
@@ -192,6 +208,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = p.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if let Some(scheme) = p.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
         }

@@ -3,12 +3,17 @@
 //! Failures are the contract's exact 401/403 problems, including its "helpful detail" that
 //! says what was sent instead (§2.4). Authentication runs before the body is read.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 
+use super::client_ip::ClientIp;
+use super::rate_limit::Limiters;
 use crate::error::ApiError;
 use crate::keys;
 use crate::service::events::{self, Event, EventType};
@@ -117,7 +122,16 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let name = header_name(R::KIND);
         let value = header_value(parts, name);
+        let limiters = parts.extensions.get::<Arc<Limiters>>().cloned();
+        let client = parts.extensions.get::<ClientIp>().map(|ClientIp(ip)| *ip);
+        // Every refusal below counts against the client address's failed-check allowance.
+        let failed = || {
+            if let (Some(l), Some(ip)) = (&limiters, client) {
+                l.note_failed_auth(ip);
+            }
+        };
         let fail = || {
+            failed();
             let other = header_value(
                 parts,
                 header_name(match R::KIND {
@@ -167,6 +181,7 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
         }
         if let Some(scope) = R::SCOPE {
             if !record.scopes.iter().any(|s| s == scope) {
+                failed();
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "forbidden",
@@ -176,6 +191,13 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
                 .with_detail(format!(
                     "You are unable to access this resource because you do not have the required permissions. Required scopes: {scope}"
                 )));
+            }
+        }
+        // The app's browser allowance is charged only now, so that requests with made-up keys
+        // naming the app cannot use it up.
+        if R::KIND == KeyKind::Public {
+            if let Some(Err(wait)) = limiters.as_ref().map(|l| l.charge_app(&app.id)) {
+                return Err(ApiError::rate_limited(wait));
             }
         }
         Ok(Self {
@@ -189,16 +211,59 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
     }
 }
 
+/// Failed-key events are recorded at most once per app and kind in this window; the next one
+/// says how many were left out, so an outsider cannot bury an app's audit log or keep the
+/// writer busy.
+const KEY_EVENT_WINDOW: Duration = Duration::from_secs(60);
+
+/// Per (app, kind): when the last event was recorded, and how many were left out since.
+type KeyEvents = HashMap<(String, String), (Instant, u64)>;
+static KEY_EVENTS: LazyLock<Mutex<KeyEvents>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// `Some(left out since the last one)` when this failure should be recorded now.
+fn key_event_due(app_id: &str, kind: String) -> Option<u64> {
+    let mut seen = KEY_EVENTS.lock().ok()?;
+    let now = Instant::now();
+    if seen.len() > 10_000 {
+        seen.retain(|_, (at, _)| now.duration_since(*at) < KEY_EVENT_WINDOW);
+    }
+    let key = (app_id.to_owned(), kind);
+    match seen.get_mut(&key) {
+        Some((at, skipped)) if now.duration_since(*at) < KEY_EVENT_WINDOW => {
+            *skipped += 1;
+            None
+        }
+        Some((at, skipped)) => {
+            let left_out = *skipped;
+            *at = now;
+            *skipped = 0;
+            Some(left_out)
+        }
+        None => {
+            seen.insert(key, (now, 0));
+            Some(0)
+        }
+    }
+}
+
 async fn key_event(state: &AppState, app: &AppRecord, kind: EventType, key_id: &str) {
+    let Some(left_out) = key_event_due(&app.id, kind.name()) else {
+        return;
+    };
     let message = match kind {
         EventType::ApiAuthDisabledPublicKeyUsed | EventType::ApiAuthDisabledSecretKeyUsed => {
             "A locked API key, or a key of a frozen app, was used."
         }
         _ => "An invalid API key was used.",
     };
+    let message = if left_out == 0 {
+        message.to_owned()
+    } else {
+        format!("{message} ({left_out} more such attempts in the minute before were not recorded one by one.)")
+    };
     let event = Event {
         kind,
-        message: message.to_owned(),
+        message,
         performed_by: "Unknown",
         subject: &app.id,
         api_key_id: key_id,

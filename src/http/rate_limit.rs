@@ -1,17 +1,21 @@
-//! Rate limits on the browser (`ApiKey`) and management endpoints, per client IP and per app,
-//! with the `governor` crate. A refused request gets 429, `Retry-After` and a problem body.
-//! Backend (`ApiSecret`) endpoints are not limited: they come from the app's own servers.
+//! Rate limits, with the `governor` crate: browser (`ApiKey`) endpoints per client address and
+//! per app (charged only once the key has authenticated), management endpoints per client
+//! address, and failed key checks per client address (any endpoint). IPv6 clients count per
+//! network (/64 by default). A refused request gets 429, `Retry-After` and a problem body.
+//! Backend (`ApiSecret`) calls that authenticate are not limited: they come from the app's own
+//! servers.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::{Clock, DefaultClock, QuantaInstant};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::client_ip::ClientIp;
@@ -23,10 +27,17 @@ pub struct Limiters {
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_app: Option<DefaultKeyedRateLimiter<String>>,
     management_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    failed_auth: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Addresses past their failed-authentication limit, and until when.
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+    ipv6_prefix: u8,
     seen: AtomicU64,
     /// Made once: making one reads the CPU's features, which costs more than a check.
     clock: DefaultClock,
 }
+
+/// Blocked addresses kept at most; past it the oldest blocks are forgotten first.
+const MAX_BLOCKED: usize = 100_000;
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
     NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
@@ -39,24 +50,87 @@ impl Limiters {
             per_ip: limiter(limits.per_ip),
             per_app: limiter(limits.per_app),
             management_per_ip: limiter(limits.management_per_ip),
+            failed_auth: limiter(limits.failed_auth_per_ip),
+            blocked: Mutex::new(HashMap::new()),
+            ipv6_prefix: limits.ipv6_prefix,
             seen: AtomicU64::new(0),
             clock: DefaultClock::default(),
         })
     }
 
+    /// The address a client is counted under: IPv4 as is, IPv6 by its network (a /64 by
+    /// default), since one subscriber gets a whole /64.
+    fn key(&self, ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let bits = u128::from(v6);
+                    let mask = u128::MAX
+                        .checked_shl(128 - u32::from(self.ipv6_prefix))
+                        .unwrap_or(0);
+                    IpAddr::V6((bits & mask).into())
+                }
+            },
+            v4 => v4,
+        }
+    }
+
     /// Forgets keys whose buckets are full again, every so many requests.
     fn tidy(&self) {
         if self.seen.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
-            if let Some(l) = &self.per_ip {
+            for l in [&self.per_ip, &self.management_per_ip, &self.failed_auth]
+                .into_iter()
+                .flatten()
+            {
                 l.retain_recent();
             }
             if let Some(l) = &self.per_app {
                 l.retain_recent();
             }
-            if let Some(l) = &self.management_per_ip {
-                l.retain_recent();
+            let now = Instant::now();
+            if let Ok(mut b) = self.blocked.lock() {
+                b.retain(|_, until| *until > now);
             }
         }
+    }
+
+    fn wait(&self, verdict: Result<(), governor::NotUntil<QuantaInstant>>) -> Option<Duration> {
+        verdict
+            .err()
+            .map(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Charges the app's bucket; called once the request's `ApiKey` has authenticated, so that
+    /// requests with made-up keys cannot use up a real app's allowance.
+    pub fn charge_app(&self, app_id: &str) -> Result<(), Duration> {
+        match &self.per_app {
+            Some(l) => self
+                .wait(l.check_key(&app_id.to_owned()))
+                .map_or(Ok(()), Err),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed key check from `ip`; past the limit the address is refused for a while.
+    pub fn note_failed_auth(&self, ip: IpAddr) {
+        let Some(l) = &self.failed_auth else {
+            return;
+        };
+        let key = self.key(ip);
+        if let Some(wait) = self.wait(l.check_key(&key)) {
+            if let Ok(mut b) = self.blocked.lock() {
+                if b.len() >= MAX_BLOCKED {
+                    b.clear();
+                }
+                b.insert(key, Instant::now() + wait);
+            }
+        }
+    }
+
+    fn blocked_for(&self, ip: IpAddr) -> Option<Duration> {
+        let until = *self.blocked.lock().ok()?.get(&self.key(ip))?;
+        until.checked_duration_since(Instant::now())
     }
 }
 
@@ -82,76 +156,64 @@ fn classify(path: &str) -> Class {
     }
 }
 
-/// The app a browser request names: what precedes the first `:` of its `ApiKey` header.
-fn app_of(req: &Request) -> Option<String> {
-    let key = req.headers().get("apikey")?.to_str().ok()?;
-    let (app, _) = key.split_once(':')?;
-    (!app.is_empty() && app.len() <= 64).then(|| app.to_owned())
-}
-
+/// Per-address limits, before anything else runs: an address over its limit is refused
+/// without charging any other bucket. The app's own bucket is charged by the key check
+/// (`http::auth`), which finds these limiters in the request's extensions.
 pub async fn middleware(
     State(limiters): State<Arc<Limiters>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
-    let class = classify(req.uri().path());
-    if class == Class::Other {
-        return next.run(req).await;
-    }
     limiters.tidy();
     let ip = req
         .extensions()
         .get::<ClientIp>()
         .map(|ClientIp(ip)| *ip)
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let verdicts = match class {
-        Class::Browser => {
-            let by_ip = limiters.per_ip.as_ref().map(|l| l.check_key(&ip));
-            let by_app = match (&limiters.per_app, app_of(&req)) {
-                (Some(l), Some(app)) => Some(l.check_key(&app)),
-                _ => None,
-            };
-            [by_ip, by_app]
+    let key = limiters.key(ip);
+    let carries_key = ["apikey", "apisecret"]
+        .iter()
+        .any(|h| req.headers().contains_key(*h));
+    if carries_key {
+        if let Some(wait) = limiters.blocked_for(ip) {
+            return ApiError::rate_limited(wait).into_response();
         }
-        _ => [
-            limiters
-                .management_per_ip
-                .as_ref()
-                .map(|l| l.check_key(&ip)),
-            None,
-        ],
+    }
+    let by_ip = match classify(req.uri().path()) {
+        Class::Browser => limiters.per_ip.as_ref(),
+        Class::Management => limiters.management_per_ip.as_ref(),
+        Class::Other => None,
     };
-    let wait = verdicts
-        .into_iter()
-        .flatten()
-        .filter_map(Result::err)
-        .map(|not_until| not_until.wait_time_from(limiters.clock.now()))
-        .max();
-    match wait {
-        None => next.run(req).await,
-        Some(wait) => too_many(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
+    if let Some(wait) = by_ip.and_then(|l| limiters.wait(l.check_key(&key))) {
+        return ApiError::rate_limited(wait).into_response();
     }
-}
-
-fn too_many(retry_after: u64) -> Response {
-    let retry_after = retry_after.max(1);
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("Too many requests. Please retry in {retry_after} seconds."),
-    )
-    .into_response();
-    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, value);
-    }
-    response
+    req.extensions_mut().insert(Arc::clone(&limiters));
+    next.run(req).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_count_per_network() {
+        let limits = RateLimits {
+            per_ip: 1,
+            per_app: 0,
+            management_per_ip: 0,
+            failed_auth_per_ip: 0,
+            ipv6_prefix: 64,
+        };
+        let l = Limiters::new(limits);
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(l.key(a), l.key(b));
+        assert_ne!(l.key(a), l.key(c));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(l.key(mapped), v4);
+    }
 
     #[test]
     fn classes() {

@@ -66,3 +66,125 @@ async fn per_client_ip_on_management_endpoints() {
     // Health and the rest are not limited.
     assert_eq!(server.get("/health/http", &[]).await.status, 200);
 }
+
+/// 5,000 requests with made-up keys naming a real app, from one address: that address is
+/// soon refused, the app's own allowance is untouched, its event log holds a handful of
+/// entries rather than thousands, and a real sign-in from another address goes through at once.
+#[tokio::test]
+async fn outsiders_cannot_starve_an_app() {
+    let server = TestServer::start_with(&[
+        ("PASSKEYD_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("PASSKEYD_RATE_LIMIT_PER_IP", "600"),
+        ("PASSKEYD_RATE_LIMIT_PER_APP", "100"),
+        ("PASSKEYD_RATE_LIMIT_FAILED_AUTH_PER_IP", "60"),
+    ])
+    .await;
+    let app = server.create_app("victim").await;
+    let r = server
+        .admin(
+            Method::POST,
+            "/admin/apps/victim/features",
+            Some(&json!({"eventLoggingIsEnabled": true, "eventLoggingRetentionPeriod": 7})),
+        )
+        .await;
+    assert!(r.status < 300, "{}", r.text);
+    let attacker = [("X-Forwarded-For", "203.0.113.66")];
+    let fake_public = "victim:public:00000000000000000000000000000000";
+    let fake_secret = "victim:secret:00000000000000000000000000000000";
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..5_000 {
+        let r = if i % 2 == 0 {
+            server
+                .post(
+                    "/signin/begin",
+                    &[attacker[0], ("ApiKey", fake_public)],
+                    &json!({"Origin": ORIGIN, "RPID": RP_ID}),
+                )
+                .await
+        } else {
+            server
+                .post(
+                    "/signin/verify",
+                    &[attacker[0], ("ApiSecret", fake_secret)],
+                    &json!({"token": "verify_x"}),
+                )
+                .await
+        };
+        *statuses.entry(r.status).or_insert(0u32) += 1;
+    }
+    assert!(
+        statuses.get(&429).copied().unwrap_or(0) > 4_800,
+        "the attacking address is refused: {statuses:?}"
+    );
+    assert_eq!(statuses.keys().copied().collect::<Vec<_>>(), vec![401, 429]);
+
+    // A real user elsewhere: register and sign in, well within the app's allowance of 100.
+    let user = [("X-Forwarded-For", "198.51.100.7")];
+    let started = std::time::Instant::now();
+    let mut auth = crate::support::authenticator::TestAuthenticator::new();
+    let token = server
+        .post(
+            "/register/token",
+            &[user[0], ("ApiSecret", &app.secret)],
+            &json!({"userId": "real", "username": "real@example.com"}),
+        )
+        .await;
+    let token = token.ok()["token"].as_str().unwrap().to_owned();
+    let begin = server
+        .post(
+            "/register/begin",
+            &[user[0], ("ApiKey", &app.public_key)],
+            &json!({"token": token, "Origin": ORIGIN, "RPID": RP_ID}),
+        )
+        .await;
+    let credential = auth.create(&begin.ok()["data"], ORIGIN);
+    let session = begin.body["session"].as_str().unwrap().to_owned();
+    server
+        .post(
+            "/register/complete",
+            &[user[0], ("ApiKey", &app.public_key)],
+            &json!({"session": session, "response": credential, "Origin": ORIGIN}),
+        )
+        .await
+        .ok();
+    let begin = server
+        .post(
+            "/signin/begin",
+            &[user[0], ("ApiKey", &app.public_key)],
+            &json!({"userId": "real", "Origin": ORIGIN, "RPID": RP_ID}),
+        )
+        .await;
+    let assertion = auth.get(&begin.ok()["data"], ORIGIN);
+    let session = begin.body["session"].as_str().unwrap().to_owned();
+    let done = server
+        .post(
+            "/signin/complete",
+            &[user[0], ("ApiKey", &app.public_key)],
+            &json!({"session": session, "response": assertion, "Origin": ORIGIN}),
+        )
+        .await;
+    let verify = done.ok()["token"].as_str().unwrap().to_owned();
+    let verified = server
+        .post(
+            "/signin/verify",
+            &[user[0], ("ApiSecret", &app.secret)],
+            &json!({"token": verify}),
+        )
+        .await;
+    assert_eq!(verified.ok()["userId"], "real");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "the real sign-in took {:?}",
+        started.elapsed()
+    );
+
+    // The audit log: a few aggregated entries, not one per attempt.
+    let events = server
+        .get(
+            "/events?pageNumber=1&numberOfResults=1000",
+            &[user[0], ("ApiSecret", &app.secret)],
+        )
+        .await;
+    let count = events.ok()["totalEventCount"].as_i64().unwrap();
+    assert!(count < 20, "{count} events for 5,000 failed attempts");
+}
