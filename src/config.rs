@@ -89,6 +89,10 @@ pub struct Config {
     pub bootstrap_app: Option<String>,
     /// How long in-flight requests may still run after SIGTERM or SIGINT.
     pub shutdown_timeout: Duration,
+    /// Time a client has to send a request's headers (`PASSKEYD_HEADER_READ_TIMEOUT_SECS`).
+    pub header_read_timeout: Duration,
+    /// Open client connections at most (`PASSKEYD_MAX_CONNECTIONS`).
+    pub max_connections: usize,
     /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed.
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limits: RateLimits,
@@ -265,6 +269,35 @@ impl Config {
                 )
             })?),
         };
+        let header_read_timeout = match get("PASSKEYD_HEADER_READ_TIMEOUT_SECS") {
+            None => Duration::from_secs(10),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    bad(
+                        "PASSKEYD_HEADER_READ_TIMEOUT_SECS",
+                        format!("'{v}' is not a whole number of seconds above 0"),
+                    )
+                })?,
+        };
+        let max_connections = match get("PASSKEYD_MAX_CONNECTIONS") {
+            None => 10_000,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    bad(
+                        "PASSKEYD_MAX_CONNECTIONS",
+                        format!("'{v}' is not a number of connections above 0"),
+                    )
+                })?,
+        };
         let trusted_proxies = match get("PASSKEYD_TRUSTED_PROXIES") {
             None => Vec::new(),
             Some(list) => parse_trusted_proxies(&list)?,
@@ -312,6 +345,8 @@ impl Config {
             mds_file,
             bootstrap_app,
             shutdown_timeout,
+            header_read_timeout,
+            max_connections,
             trusted_proxies,
             rate_limits,
         })

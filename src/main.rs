@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use passkeyd::clock::SystemClock;
 use passkeyd::config::{Config, LogFormat};
+use passkeyd::http::serve::{self as server, ConnectionLimits};
 use passkeyd::wire::CreateAppRequest;
 use passkeyd::AppState;
 
@@ -113,28 +114,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().unwrap_or(config.listen);
     tracing::info!(%address, database = ?config.database, "passkeyd listening");
-    let app = passkeyd::http::router(state.clone())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = passkeyd::http::router(state.clone());
+    let limits = ConnectionLimits {
+        header_read_timeout: config.header_read_timeout,
+        max_connections: config.max_connections,
+    };
     // On SIGTERM/SIGINT the listener closes at once and in-flight requests get
     // PASSKEYD_SHUTDOWN_TIMEOUT_SECS to finish; then they are abandoned.
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stopping_tx.send(());
-    });
-    let deadline = async {
-        if stopping_rx.await.is_err() {
-            // The server ended without a signal.
-            std::future::pending::<()>().await;
-        }
-        tokio::time::sleep(config.shutdown_timeout).await;
-    };
-    tokio::select! {
-        result = std::future::IntoFuture::into_future(server) => result?,
-        () = deadline => tracing::warn!(
+    let finished = server::serve(
+        listener,
+        app,
+        limits,
+        shutdown_signal(),
+        config.shutdown_timeout,
+    )
+    .await;
+    if !finished {
+        tracing::warn!(
             timeout_secs = config.shutdown_timeout.as_secs(),
             "shutdown timeout reached: abandoning requests still in flight"
-        ),
+        );
     }
     // Connections still held by abandoned requests are not waited for long.
     if tokio::time::timeout(Duration::from_secs(2), state.store.close())

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod metrics;
 mod openapi;
 pub mod rate_limit;
+pub mod serve;
 
 mod admin;
 mod health;

@@ -88,7 +88,28 @@ impl SigninTx for PgSigninTx<'_> {
     }
 }
 
+/// Rows a purge deletes per statement: a large backlog goes in several short statements, each
+/// well within PostgreSQL's statement timeout and without holding SQLite's writer for long.
+const PURGE_BATCH: i64 = 5_000;
+
 impl SqlStore {
+    /// Runs `sql` (parameters: the cut-off, then the batch size) until it deletes less than a
+    /// full batch; returns how many rows went.
+    async fn purge_in_batches(&self, sql: &str, cutoff: P<'_>) -> StoreResult<u64> {
+        let mut purged = 0;
+        loop {
+            let n = self
+                .writer
+                .execute(sql, &[cutoff, P::Int(PURGE_BATCH)])
+                .await
+                .map_err(classify)?;
+            purged += n;
+            if n < PURGE_BATCH.unsigned_abs() {
+                return Ok(purged);
+            }
+        }
+    }
+
     /// Runs a ceremony step in one transaction, on SQLite's connection threads or in a
     /// PostgreSQL transaction.
     async fn step<S: Step>(&self, step: S, write: bool) -> StoreResult<S::Out> {
@@ -727,14 +748,13 @@ impl Store for SqlStore {
     }
 
     async fn purge_events(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        self.writer
-            .execute(
-                "delete from events where performed_at < $1 - 86400000 * \
-                 (select event_logging_retention_days from apps where apps.id = events.app_id)",
-                &[millis(now).into()],
-            )
-            .await
-            .map_err(classify)
+        self.purge_in_batches(
+            "delete from events where id in (select id from events where performed_at < \
+             $1 - 86400000 * (select event_logging_retention_days from apps \
+             where apps.id = events.app_id) limit $2)",
+            P::Int(millis(now)),
+        )
+        .await
     }
 
     async fn find_auth_config(
@@ -1042,23 +1062,21 @@ impl Store for SqlStore {
 
     async fn purge_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let tokens = self
-            .writer
-            .execute(
-                "delete from tokens where expires_at < $1",
-                &[millis(before).into()],
+            .purge_in_batches(
+                "delete from tokens where token_hash in \
+                 (select token_hash from tokens where expires_at < $1 limit $2)",
+                P::Int(millis(before)),
             )
-            .await
-            .map_err(classify)?;
+            .await?;
         // Session ids begin with their expiry in big-endian milliseconds (`tokens::seal`).
         let cutoff = millis(before).to_be_bytes();
         let sessions = self
-            .writer
-            .execute(
-                "delete from spent_sessions where id < $1",
-                &[cutoff.as_slice().into()],
+            .purge_in_batches(
+                "delete from spent_sessions where id in \
+                 (select id from spent_sessions where id < $1 limit $2)",
+                P::Bytes(&cutoff),
             )
-            .await
-            .map_err(classify)?;
+            .await?;
         Ok(tokens + sessions)
     }
 

@@ -159,3 +159,186 @@ async fn oversized_fields_are_refused_by_name() {
         );
     }
 }
+
+/// 1,000 connections that send their headers one byte at a time hold no one up: a real sign-in
+/// completes in under a second meanwhile, and the trickling connections are cut off once the
+/// header-read timeout passes.
+#[tokio::test]
+async fn slow_clients_hold_no_one_up() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut server = TestServer::start().await;
+    let bin = crate::support::binary::Binary::start(
+        &server.database_url,
+        &[("PASSKEYD_HEADER_READ_TIMEOUT_SECS", "2")],
+    )
+    .await;
+    server.base = bin.base.clone();
+    let app = server.create_app("slowapp").await;
+    let mut auth = crate::support::authenticator::TestAuthenticator::new();
+    crate::ceremonies::register(&app, &mut auth, "user-1", &[]).await;
+
+    let address = bin.base.trim_start_matches("http://").to_owned();
+    let opened = Instant::now();
+    let mut trickles = tokio::task::JoinSet::new();
+    for _ in 0..1_000 {
+        let address = address.clone();
+        trickles.spawn(async move {
+            let Ok(mut stream) = tokio::net::TcpStream::connect(&address).await else {
+                return None;
+            };
+            let request = b"POST /signin/begin HTTP/1.1\r\nHost: x\r\nApiKey: slowapp:public:";
+            for byte in request.iter().cycle() {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    // The server closed it.
+                    return Some(opened.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if opened.elapsed() > Duration::from_secs(15) {
+                    return None;
+                }
+            }
+            None
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let started = Instant::now();
+    let token = crate::ceremonies::sign_in(
+        &app,
+        &mut auth,
+        &json!({"userId": "user-1"}),
+        &crate::support::authenticator::Tweaks::default(),
+    )
+    .await;
+    assert_eq!(app.verify(&token).await.ok()["userId"], "user-1");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "the sign-in took {took:?}");
+
+    // The trickling connections are cut off after the 2 s header-read timeout.
+    let ends: Vec<Option<Duration>> = trickles.join_all().await;
+    let cut = ends.iter().filter(|e| e.is_some()).count();
+    assert_eq!(cut, 1_000, "connections cut off by the server");
+    let latest = ends.iter().flatten().max().copied().unwrap_or_default();
+    assert!(
+        latest < Duration::from_secs(6),
+        "the last was cut off after {latest:?}"
+    );
+
+    // A connection that is cut off sees its socket closed, not a hang.
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /health/http HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the server closed the half-sent request");
+}
+
+/// Past `PASSKEYD_MAX_CONNECTIONS`, a new connection is closed at once; when one ends, the
+/// next is served again.
+#[tokio::test]
+async fn connections_are_capped() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = TestServer::start().await;
+    let bin = crate::support::binary::Binary::start(
+        &server.database_url,
+        &[("PASSKEYD_MAX_CONNECTIONS", "4")],
+    )
+    .await;
+    let address = bin.base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut s = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connect");
+        s.write_all(b"GET /health/http HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "served while under the cap"
+        );
+        held.push(s);
+    }
+    let mut extra = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let _ = extra
+        .write_all(b"GET /health/http HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), extra.read_to_end(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the fifth connection is closed unserved: {read:?}, {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = reqwest::Client::new()
+        .get(format!("{}/health/http", bin.base))
+        .send()
+        .await
+        .expect("served again");
+    assert_eq!(r.status(), 200);
+}
+
+/// Expired tokens and used sessions go in batches, however many there are.
+#[tokio::test]
+async fn expired_rows_are_purged_in_batches() {
+    let server = TestServer::start().await;
+    server.create_app("purgeapp").await;
+    let (tokens, sessions) = match backend() {
+        Backend::Sqlite => (
+            "with recursive n(i) as (select 1 union all select i + 1 from n where i < 12000) \
+             insert into tokens (token_hash, app_id, kind, payload, expires_at, created_at) \
+             select randomblob(32), 'purgeapp', 'verify', '{}', 1, 1 from n",
+            "with recursive n(i) as (select 1 union all select i + 1 from n where i < 7000) \
+             insert into spent_sessions (id, app_id) \
+             select x'0000000000000001' || randomblob(8), 'purgeapp' from n",
+        ),
+        Backend::Postgres => (
+            "insert into tokens (token_hash, app_id, kind, payload, expires_at, created_at) \
+             select sha256(i::text::bytea), 'purgeapp', 'verify', '{}', 1, 1 \
+             from generate_series(1, 12000) i",
+            "insert into spent_sessions (id, app_id) \
+             select '\\x0000000000000001'::bytea || substring(sha256(i::text::bytea) from 1 for 8), \
+             'purgeapp' from generate_series(1, 7000) i",
+        ),
+    };
+    let before = footprint(&server).await.0;
+    match backend() {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::query(tokens).execute(&pool).await.unwrap();
+            sqlx::query(sessions).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
+            sqlx::query(tokens).execute(&pool).await.unwrap();
+            sqlx::query(sessions).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    assert_eq!(footprint(&server).await.0, before + 19_000);
+    let purged = server
+        .state
+        .store
+        .purge_tokens(server.clock_now())
+        .await
+        .expect("purge");
+    assert_eq!(purged, 19_000);
+    assert_eq!(footprint(&server).await.0, before);
+}
