@@ -18,6 +18,9 @@ use crate::Services;
 /// operator raises it); passkeyd starts apps with a working quota.
 pub const DEFAULT_MAGIC_LINK_QUOTA: i64 = 2_000;
 
+/// Event retention an app may be created with (ten years); later changes allow 0 to 90.
+pub const MAX_RETENTION_DAYS: i64 = 3_650;
+
 pub use crate::keys::is_valid_app_id;
 
 fn invalid_app_id() -> ApiError {
@@ -43,6 +46,19 @@ pub async fn create(
 ) -> ApiResult<CreateAppResponse> {
     if !is_valid_app_id(app_id) {
         return Err(invalid_app_id());
+    }
+    // Every app's retention enters the event purge's arithmetic, so an unbounded one could
+    // break the purge for all apps.
+    if req
+        .event_logging_retention_period
+        .is_some_and(|d| !(0..=MAX_RETENTION_DAYS).contains(&d))
+    {
+        return Err(ApiError::validation(
+            "eventLoggingRetentionPeriod",
+            format!(
+                "The field EventLoggingRetentionPeriod must be between 0 and {MAX_RETENTION_DAYS}."
+            ),
+        ));
     }
     let now = s.clock.now();
     let app = AppRecord {

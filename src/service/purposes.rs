@@ -226,7 +226,9 @@ fn parse_time_span(text: &str) -> Option<i64> {
     if !(0..24).contains(h) || !(0..60).contains(m) || !(0..60).contains(sec) {
         return None;
     }
-    Some(days * 86_400 + h * 3_600 + m * 60 + sec)
+    // Checked: a huge day count is refused as out of range, not wrapped.
+    days.checked_mul(86_400)?
+        .checked_add(h * 3_600 + m * 60 + sec)
 }
 
 pub async fn add(s: &Services, tenant: &Tenant, req: AuthConfigRequest) -> ApiResult<()> {

@@ -342,3 +342,39 @@ async fn expired_rows_are_purged_in_batches() {
     assert_eq!(purged, 19_000);
     assert_eq!(footprint(&server).await.0, before);
 }
+
+/// Values that would overflow are refused with a 400, never a 500 or a broken purge.
+#[tokio::test]
+async fn huge_lifetimes_and_retentions_are_refused() {
+    let server = TestServer::start().await;
+    let r = server
+        .admin(
+            reqwest::Method::POST,
+            "/admin/apps/hugeapp/create",
+            Some(&json!({"eventLoggingRetentionPeriod": 1_000_000_000_000_000i64})),
+        )
+        .await;
+    let body = r.problem(400, "validation_error");
+    assert!(
+        body["errors"].get("eventLoggingRetentionPeriod").is_some(),
+        "{body}"
+    );
+    // The purge still works for everyone.
+    server
+        .state
+        .store
+        .purge_events(server.clock_now())
+        .await
+        .expect("purge");
+
+    let app = server.create_app("ttlapp").await;
+    for ttl in ["10675199.02:48:05", "106751991167300.00:00:00", "-5"] {
+        let r = app
+            .backend(
+                "/auth-configs/add",
+                &json!({"purpose": "pay", "timeToLive": ttl, "performedBy": "ops"}),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{ttl}: {}", r.text);
+    }
+}
