@@ -71,18 +71,50 @@ pub fn hash_secret(instance_key: &[u8], secret: &str) -> String {
     hex(&mac.finalize().into_bytes())
 }
 
-/// A deterministic, unguessable stand-in for a credential id, derived from the installation key,
-/// so that a sign-in for an unknown user looks like one for a known user (no enumeration) and
-/// looks the same every time it is asked for.
+/// Deterministic, unguessable stand-ins for the credential ids of an unknown user, so that a
+/// sign-in for them looks like one for a known user and the same every time it is asked for.
+/// `shapes` are the id lengths of real users' lists in this app; one is picked by a keyed hash
+/// of the identifier, so the count and the lengths follow what real users have. With no real
+/// list to follow, one id of 32 bytes.
 #[must_use]
-pub fn fake_credential_id(instance_key: &[u8], app_id: &str, identifier: &str) -> Vec<u8> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(instance_key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(b"fake-credential\0");
-    mac.update(app_id.as_bytes());
-    mac.update(b"\0");
-    mac.update(identifier.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+pub fn stand_in_ids(
+    instance_key: &[u8],
+    app_id: &str,
+    identifier: &str,
+    shapes: &[Vec<u16>],
+) -> Vec<Vec<u8>> {
+    let block = |counter: u32| {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(instance_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"fake-credential\0");
+        mac.update(app_id.as_bytes());
+        mac.update(b"\0");
+        mac.update(identifier.as_bytes());
+        mac.update(&counter.to_be_bytes());
+        mac.finalize().into_bytes()
+    };
+    let default = [32u16];
+    let shape: &[u16] = if shapes.is_empty() {
+        &default
+    } else {
+        let pick = block(u32::MAX);
+        let n = u64::from_be_bytes(pick[..8].try_into().unwrap_or_default());
+        let index = usize::try_from(n % shapes.len() as u64).unwrap_or(0);
+        &shapes[index]
+    };
+    let mut counter = 0u32;
+    shape
+        .iter()
+        .map(|&len| {
+            let mut id = Vec::with_capacity(usize::from(len));
+            while id.len() < usize::from(len) {
+                id.extend_from_slice(&block(counter));
+                counter += 1;
+            }
+            id.truncate(usize::from(len));
+            id
+        })
+        .collect()
 }
 
 /// Constant-time string comparison.

@@ -89,11 +89,8 @@ pub async fn begin(
             let allow = if ids.is_empty() {
                 // No passkey (or no such user): answer as for a user with one, so that the
                 // response does not reveal which users exist.
-                vec![keys::fake_credential_id(
-                    &s.instance_key,
-                    app_id,
-                    &identifier,
-                )]
+                let shapes = s.store.credential_shapes(app_id).await?;
+                keys::stand_in_ids(&s.instance_key, app_id, &identifier, &shapes)
             } else {
                 ids
             };

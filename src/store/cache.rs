@@ -19,11 +19,18 @@ const MAX_ENTRIES: usize = 10_000;
 
 type Entries<T> = Mutex<HashMap<(String, String), (Instant, T)>>;
 
+/// How long a sample of credential-list shapes is used; it only shapes stand-ins.
+pub const SHAPES_BOUND: Duration = Duration::from_secs(60);
+
 #[derive(Default)]
 pub struct Cache {
     keys: Entries<(ApiKeyRecord, AppRecord)>,
     purposes: Entries<Option<AuthConfigRecord>>,
+    shapes: Mutex<HashMap<String, (Instant, Shapes)>>,
 }
+
+/// Id lengths of users' credential lists.
+type Shapes = Vec<Vec<u16>>;
 
 fn get<T: Clone>(map: &Entries<T>, app_id: &str, name: &str) -> Option<T> {
     let map = map.lock().ok()?;
@@ -71,12 +78,25 @@ impl Cache {
         put(&self.purposes, app_id, purpose, value, read_at);
     }
 
+    pub fn shapes(&self, app_id: &str) -> Option<Vec<Vec<u16>>> {
+        let map = self.shapes.lock().ok()?;
+        let (at, shapes) = map.get(app_id)?;
+        (at.elapsed() < SHAPES_BOUND).then(|| shapes.clone())
+    }
+
+    pub fn put_shapes(&self, app_id: &str, shapes: Vec<Vec<u16>>, read_at: Instant) {
+        if let Ok(mut map) = self.shapes.lock() {
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(app_id.to_owned(), (read_at, shapes));
+        }
+    }
+
     /// Forgets everything about an app after a change to it.
     pub fn forget(&self, app_id: &str) {
-        for map in [&self.keys] {
-            if let Ok(mut m) = map.lock() {
-                m.retain(|(app, _), _| app != app_id);
-            }
+        if let Ok(mut m) = self.keys.lock() {
+            m.retain(|(app, _), _| app != app_id);
         }
         if let Ok(mut m) = self.purposes.lock() {
             m.retain(|(app, _), _| app != app_id);

@@ -437,6 +437,9 @@ pub trait Store: Send + Sync + 'static {
         app_id: &str,
         named: Named,
     ) -> StoreResult<(String, Vec<Vec<u8>>)>;
+    /// The shapes (id lengths, oldest first) of up to 64 real users' credential lists in this
+    /// app, for stand-in lists that look like them. Cached for a minute.
+    async fn credential_shapes(&self, app_id: &str) -> StoreResult<Vec<Vec<u16>>>;
     /// `/signin/complete`: reads the credential in the transaction that [`SigninTx`] then
     /// finishes, so that the call is one transaction even though the WebAuthn verify happens
     /// between its read and its writes (on SQLite the read needs no transaction).

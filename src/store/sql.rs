@@ -1092,6 +1092,19 @@ impl Store for SqlStore {
         self.step(step, false).await
     }
 
+    async fn credential_shapes(&self, app_id: &str) -> StoreResult<Vec<Vec<u16>>> {
+        if let Some(shapes) = self.cache.shapes(app_id) {
+            return Ok(shapes);
+        }
+        let read_at = std::time::Instant::now();
+        let step = steps::CredentialShapes {
+            app_id: app_id.to_owned(),
+        };
+        let shapes = self.step(step, false).await?;
+        self.cache.put_shapes(app_id, shapes.clone(), read_at);
+        Ok(shapes)
+    }
+
     async fn open_signin(
         &self,
         app_id: &str,

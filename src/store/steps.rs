@@ -210,6 +210,44 @@ impl Step for SigninCandidates {
     }
 }
 
+/// Id lengths of up to 64 users' credential lists, by user id (a stable sample).
+pub struct CredentialShapes {
+    pub app_id: String,
+}
+
+impl Step for CredentialShapes {
+    type Out = Vec<Vec<u16>>;
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<Self::Out> {
+        let rows = e
+            .rows(
+                "select user_id, length(credential_id) from credentials where app_id = $1 \
+                 and user_id in (select distinct user_id from credentials where app_id = $1 \
+                 order by user_id limit 64) order by user_id, created_at",
+                &[(&self.app_id).into()],
+            )
+            .await?;
+        let mut shapes: Vec<Vec<u16>> = Vec::new();
+        let mut last: Option<String> = None;
+        for mut r in rows {
+            let user = r.text();
+            let len = u16::try_from(r.int()).unwrap_or(u16::MAX);
+            if last.as_deref() == Some(user.as_str()) {
+                if let Some(shape) = shapes.last_mut() {
+                    shape.push(len);
+                }
+            } else {
+                shapes.push(vec![len]);
+                last = Some(user);
+            }
+        }
+        Ok(shapes)
+    }
+
+    fn single_statement(&self) -> bool {
+        true
+    }
+}
+
 /// One credential, for `/signin/complete`.
 pub struct FindCredential {
     pub app_id: String,

@@ -378,3 +378,76 @@ async fn huge_lifetimes_and_retentions_are_refused() {
         assert_eq!(r.status, 400, "{ttl}: {}", r.text);
     }
 }
+
+/// Unknown users get stand-in credential lists shaped like this app's real ones: the same
+/// counts and id lengths as some real user, the same list every time, and not one fixed shape.
+#[tokio::test]
+async fn stand_in_lists_look_like_real_ones() {
+    use crate::support::authenticator::{TestAuthenticator, Tweaks};
+    use crate::support::server::ORIGIN;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use std::collections::BTreeSet;
+
+    let server = TestServer::start().await;
+    let app = server.create_app("shapes").await;
+    // Three kinds of authenticator (16-, 32- and 64-byte ids); some users hold two passkeys.
+    let mut real_shapes = BTreeSet::new();
+    for (i, lengths) in [vec![16], vec![32], vec![64], vec![16, 64], vec![32, 32]]
+        .into_iter()
+        .enumerate()
+    {
+        let user = format!("user-{i}");
+        for (n, len) in lengths.iter().enumerate() {
+            // A second passkey lives on another authenticator.
+            let mut auth = TestAuthenticator::new();
+            let (options, session) = app
+                .register_begin(&json!({"userId": user, "username": user, "aliases": if n == 0 { vec![format!("{user}@x")] } else { vec![] }}))
+                .await;
+            let id: Vec<u8> = (0..*len)
+                .map(|b| (b as u8) ^ (i as u8 * 16 + n as u8))
+                .collect();
+            let tweaks = Tweaks {
+                credential_id: Some(id),
+                ..Tweaks::default()
+            };
+            let credential = auth.create_with(&options, ORIGIN, &tweaks);
+            app.register_complete(&session, &credential).await.ok();
+        }
+        real_shapes.insert(lengths);
+    }
+    let shape = |options: &serde_json::Value| -> Vec<usize> {
+        options["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                URL_SAFE_NO_PAD
+                    .decode(c["id"].as_str().unwrap())
+                    .unwrap()
+                    .len()
+            })
+            .collect()
+    };
+    // Real users show their real shapes.
+    let (options, _) = app.signin_begin(&json!({"alias": "user-3@x"})).await;
+    assert_eq!(shape(&options), vec![16, 64]);
+
+    let mut seen = BTreeSet::new();
+    for n in 0..40 {
+        let alias = format!("nobody-{n}@x");
+        let (first, _) = app.signin_begin(&json!({"alias": alias})).await;
+        let (again, _) = app.signin_begin(&json!({"alias": alias})).await;
+        assert_eq!(
+            first["allowCredentials"], again["allowCredentials"],
+            "the same list every time for {alias}"
+        );
+        let s = shape(&first);
+        assert!(
+            real_shapes.contains(&s),
+            "{alias}: stand-in shape {s:?} is not one of the real shapes {real_shapes:?}"
+        );
+        seen.insert(s);
+    }
+    assert!(seen.len() >= 3, "stand-ins take several shapes: {seen:?}");
+}
