@@ -45,6 +45,61 @@ impl From<webauthn_rs_core::error::WebauthnError> for CeremonyError {
     }
 }
 
+/// Attestation trust roots: certificates that an attestation chain must lead to wherever an
+/// app keeps an authenticator allow-list, so that an allow-listed AAGUID cannot simply be
+/// claimed. They come from the operator's PEM file (`PASSKEYD_ATTESTATION_ROOTS`); each root
+/// vouches for any AAGUID, which the allow-list then decides on.
+#[derive(Debug, Default)]
+pub struct TrustRoots {
+    list: webauthn_rs_core::proto::AttestationCaList,
+}
+
+impl TrustRoots {
+    /// Reads every `CERTIFICATE` block of a PEM text.
+    pub fn from_pem(text: &str) -> Result<Self, CeremonyError> {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine;
+        let mut list = webauthn_rs_core::proto::AttestationCaList::default();
+        let mut rest = text;
+        while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+            let body = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
+            let end = body
+                .find("-----END CERTIFICATE-----")
+                .ok_or_else(|| fail("a CERTIFICATE block has no END line"))?;
+            let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+            let der = STANDARD
+                .decode(b64)
+                .map_err(|_| fail("a CERTIFICATE block is not base64"))?;
+            // The library builds a root that vouches for any AAGUID only from its serialised
+            // form.
+            let ca: webauthn_rs_core::proto::AttestationCa =
+                serde_json::from_value(serde_json::json!({
+                    "ca": URL_SAFE_NO_PAD.encode(&der),
+                    "aaguids": {},
+                    "blanket_allow": true,
+                }))
+                .map_err(|e| CeremonyError(format!("a certificate could not be read: {e}")))?;
+            list.insert(ca)
+                .map_err(|e| CeremonyError(format!("a certificate could not be used: {e:?}")))?;
+            rest = &body[end..];
+        }
+        Ok(Self { list })
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// Prefix of the errors of an attestation that does not chain to a trust root.
+pub const UNTRUSTED: &str = "Untrusted attestation: ";
+
 fn fail(message: &str) -> CeremonyError {
     CeremonyError(message.to_owned())
 }
@@ -408,11 +463,14 @@ pub struct Registered {
     pub record: String,
 }
 
+/// Finishes a registration. With `trust`, the attestation must chain to one of its roots:
+/// `none` and self-attestation are refused (errors start with [`UNTRUSTED`]).
 pub fn finish_registration(
     state: &str,
     rp_id: &str,
     origin: &Origin,
     response: &AttestationResponse,
+    trust: Option<&TrustRoots>,
 ) -> Result<Registered, CeremonyError> {
     let StoredState::V1 {
         registration: Some(state),
@@ -436,8 +494,21 @@ pub fn finish_registration(
             ..Default::default()
         },
     };
-    let credential =
-        relying_party(rp_id, Some(origin)).register_credential(&request, &state, None)?;
+    let cas = trust.map(|t| &t.list);
+    let credential = relying_party(rp_id, Some(origin))
+        .register_credential(&request, &state, cas)
+        .map_err(|e| {
+            use webauthn_rs_core::error::WebauthnError as W;
+            match e {
+                W::MissingAttestationCaList
+                | W::AttestationCertificateTrustStoreEmpty
+                | W::AttestationNotVerifiable
+                | W::AttestationChainNotTrusted(_)
+                | W::AttestationUntrustedAaguid
+                | W::AttestationFormatMissingAaguid => CeremonyError(format!("{UNTRUSTED}{e}")),
+                other => other.into(),
+            }
+        })?;
     let id = credential.cred_id.as_slice();
     if id.len() > MAX_CREDENTIAL_ID_LEN {
         return Err(fail(

@@ -93,6 +93,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// Open client connections at most (`PASSKEYD_MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// PEM file of attestation trust roots (`PASSKEYD_ATTESTATION_ROOTS`).
+    pub attestation_roots: Option<PathBuf>,
     /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed.
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limits: RateLimits,
@@ -347,6 +349,7 @@ impl Config {
             shutdown_timeout,
             header_read_timeout,
             max_connections,
+            attestation_roots: get("PASSKEYD_ATTESTATION_ROOTS").map(PathBuf::from),
             trusted_proxies,
             rate_limits,
         })

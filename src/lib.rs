@@ -38,6 +38,8 @@ pub struct Services {
     pub management_key: Option<Secret>,
     pub mailer: Mailer,
     pub magic_link_new_app_hours: i64,
+    /// Roots that attestation chains must lead to where an app keeps an allow-list.
+    pub trust_roots: ceremony::TrustRoots,
     /// Authenticator metadata, when a FIDO MDS3 blob is configured.
     pub metadata: Option<Metadata>,
     /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
@@ -81,7 +83,28 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
         }
         None => None,
     };
+    let trust_roots = match &config.attestation_roots {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "PASSKEYD_ATTESTATION_ROOTS: cannot read {}: {e}",
+                    path.display()
+                )
+            })?;
+            let roots = ceremony::TrustRoots::from_pem(&text)
+                .map_err(|e| anyhow::anyhow!("PASSKEYD_ATTESTATION_ROOTS: {e}"))?;
+            if roots.is_empty() {
+                anyhow::bail!(
+                    "PASSKEYD_ATTESTATION_ROOTS: {} holds no certificate",
+                    path.display()
+                );
+            }
+            roots
+        }
+        None => ceremony::TrustRoots::default(),
+    };
     Ok(Arc::new(Services {
+        trust_roots,
         store,
         clock,
         instance_key,

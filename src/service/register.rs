@@ -317,9 +317,42 @@ pub async fn complete(
         open_session(s, tenant, SESSION_KIND, req.session.as_deref())?;
 
     let checked = async {
-        let registered =
-            ceremony::finish_registration(&session.state, &session.rp_id, &origin, &response)
-                .map_err(|e| ApiError::bad_request("fido2_invalid_registration", e.0))?;
+        // Where the app keeps an allow-list, its AAGUIDs must be proven: the attestation has to
+        // chain to a trust root (none configured refuses every such registration).
+        let verify_chain = app.features.allow_attestation
+            && s.store.authenticator_policy(app_id, NIL_AAGUID).await?.1;
+        if verify_chain && session.attestation == Attestation::None.as_str() {
+            // The original's answer when the register token asked for no attestation.
+            return Err(ApiError::bad_request(
+                "attestation_required",
+                "Attestation 'none' was used for registration, but an allowlist was configured. \
+                 Please use a supported attestation method.",
+            ));
+        }
+        let trust = verify_chain.then_some(&s.trust_roots);
+        let registered = ceremony::finish_registration(
+            &session.state,
+            &session.rp_id,
+            &origin,
+            &response,
+            trust,
+        )
+        .map_err(|e| match e.0.strip_prefix(ceremony::UNTRUSTED) {
+            Some(why) => ApiError::bad_request(
+                "attestation_not_trusted",
+                format!(
+                    "This app accepts only authenticators on its allow-list, proven by an \
+                     attestation that chains to a trusted root; this one does not ({why})."
+                ),
+            ),
+            None => ApiError::bad_request("fido2_invalid_registration", e.0),
+        })?;
+        if verify_chain && registered.aaguid.as_deref().is_none_or(|a| a == NIL_AAGUID) {
+            return Err(ApiError::bad_request(
+                "authenticator_not_allowed",
+                "An allowlist was configured, and the authenticator does not identify itself.",
+            ));
+        }
         let attestation = check_attestation(Some(&session.attestation), true)?;
         authenticators::check_registration(s, app, registered.aaguid.as_deref(), attestation)
             .await?;
@@ -415,6 +448,8 @@ pub async fn complete(
 fn max_users_reached() -> ApiError {
     ApiError::bad_request("max_users_reached", "Maximum number of users reached")
 }
+
+const NIL_AAGUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// What sealed registration sessions are bound to, besides the app.
 const SESSION_KIND: &str = "register";

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::support::attestation::TestCa;
 use crate::support::authenticator::{TestAuthenticator, Tweaks};
 use crate::support::mds::write_blob;
 use crate::support::server::{Resp, TestApp, TestServer, ORIGIN};
@@ -218,22 +219,49 @@ async fn blocked_authenticator_cannot_register() {
     assert_eq!(stored[0]["aaGuid"], KEY_B);
 }
 
+/// An allow-listed model must be proven: the attestation has to chain to a trust root
+/// (`PASSKEYD_ATTESTATION_ROOTS`). Claiming the AAGUID with `none`, self-attestation or a chain
+/// to an unknown root is refused.
 #[tokio::test]
-async fn allow_list_needs_attestation_and_a_listed_model() {
-    let server = TestServer::start().await;
+async fn allow_list_needs_a_trusted_attestation_and_a_listed_model() {
+    let trusted = TestCa::new("passkeyd test root");
+    let stranger = TestCa::new("someone else's root");
+    let dir = tempfile::tempdir().unwrap();
+    let roots = dir.path().join("roots.pem");
+    std::fs::write(&roots, &trusted.root_pem).unwrap();
+    let server =
+        TestServer::start_with(&[("PASSKEYD_ATTESTATION_ROOTS", roots.to_str().unwrap())]).await;
     let app = server.create_app("allowapp").await;
     allow_attestation(&server, &app).await;
     assert_no_content(&add(&app, &[KEY_A], true).await);
+    let attested = |aaguid: &str, ca: &TestCa| {
+        let mut auth = authenticator(aaguid);
+        auth.attestation = Some(ca.attestation_for(*uuid(aaguid).as_bytes()));
+        auth
+    };
 
-    let mut unlisted = authenticator(KEY_B);
     // With attestation `none` the server cannot know the model for sure, so it asks for more.
-    let r = try_register(&app, &mut unlisted, "u2", "none").await;
+    let r = try_register(&app, &mut authenticator(KEY_B), "u2", "none").await;
     assert_refused(&r, "attestation_required", NONE_WITH_ALLOW_LIST);
-    let r = try_register(&app, &mut unlisted, "u2", "direct").await;
+    // A proven model that is not on the list.
+    let r = try_register(&app, &mut attested(KEY_B, &trusted), "u2", "direct").await;
     assert_refused(&r, "authenticator_not_allowed", NOT_ON_ALLOW_LIST);
+    // The listed AAGUID, merely claimed: self-attestation, or a chain to an unknown root.
+    for (how, mut auth) in [
+        ("self-attestation", authenticator(KEY_A)),
+        ("an unknown root", attested(KEY_A, &stranger)),
+    ] {
+        let r = try_register(&app, &mut auth, "u2", "direct").await;
+        let body = r.problem(400, "attestation_not_trusted");
+        assert!(
+            body["title"].as_str().unwrap().contains("allow-list"),
+            "{how}: {body}"
+        );
+    }
     assert!(credentials_of(&app, "u2").await.is_empty());
 
-    let r = try_register(&app, &mut authenticator(KEY_A), "u2", "direct").await;
+    // Proven by a chain to the trusted root: accepted.
+    let r = try_register(&app, &mut attested(KEY_A, &trusted), "u2", "direct").await;
     r.ok();
     let stored = credentials_of(&app, "u2").await;
     assert_eq!(stored.len(), 1);
@@ -244,6 +272,18 @@ async fn allow_list_needs_attestation_and_a_listed_model() {
     assert_no_content(&remove(&app, &[KEY_A]).await);
     let r = try_register(&app, &mut authenticator(KEY_B), "u3", "none").await;
     r.ok();
+}
+
+/// Without trust roots, an allow-list cannot be satisfied by a mere claim either.
+#[tokio::test]
+async fn allow_list_without_trust_roots_refuses_claims() {
+    let server = TestServer::start().await;
+    let app = server.create_app("norootsapp").await;
+    allow_attestation(&server, &app).await;
+    assert_no_content(&add(&app, &[KEY_A], true).await);
+    let r = try_register(&app, &mut authenticator(KEY_A), "u1", "direct").await;
+    r.problem(400, "attestation_not_trusted");
+    assert!(credentials_of(&app, "u1").await.is_empty());
 }
 
 #[tokio::test]
@@ -257,7 +297,20 @@ async fn metadata_refuses_unknown_and_revoked_authenticators() {
         ],
     );
     let blob = blob.to_str().expect("UTF-8 path");
-    let server = TestServer::start_with(&[("PASSKEYD_MDS_FILE", blob)]).await;
+    // The enterprise app keeps an allow-list, so its authenticators must be attested.
+    let ca = TestCa::new("passkeyd test root");
+    let roots = dir.path().join("roots.pem");
+    std::fs::write(&roots, &ca.root_pem).unwrap();
+    let server = TestServer::start_with(&[
+        ("PASSKEYD_MDS_FILE", blob),
+        ("PASSKEYD_ATTESTATION_ROOTS", roots.to_str().unwrap()),
+    ])
+    .await;
+    let attested = |aaguid: &str| {
+        let mut auth = authenticator(aaguid);
+        auth.attestation = Some(ca.attestation_for(*uuid(aaguid).as_bytes()));
+        auth
+    };
 
     let enterprise = server.create_app("mdsapp").await;
     allow_attestation(&server, &enterprise).await;
@@ -276,7 +329,7 @@ async fn metadata_refuses_unknown_and_revoked_authenticators() {
 
     // The metadata's verdict wins over the app's allow-list…
     let revoked_title = "The authenticator's metadata reports it as compromised or revoked.";
-    let r = try_register(&enterprise, &mut authenticator(KEY_B), "u4", "direct").await;
+    let r = try_register(&enterprise, &mut attested(KEY_B), "u4", "direct").await;
     assert_refused(&r, "fido2_invalid_registration", revoked_title);
     // …and applies to apps without the attestation feature too.
     let basic = server.create_app("mdsbasic").await;
@@ -286,7 +339,7 @@ async fn metadata_refuses_unknown_and_revoked_authenticators() {
 
     let r = try_register(&basic, &mut authenticator(KEY_A), "u5", "none").await;
     r.ok();
-    let r = try_register(&enterprise, &mut authenticator(KEY_A), "u4", "direct").await;
+    let r = try_register(&enterprise, &mut attested(KEY_A), "u4", "direct").await;
     r.ok();
     // A model the metadata does not know is not refused for that alone.
     let r = try_register(&basic, &mut authenticator(KEY_C), "u6", "none").await;

@@ -125,6 +125,9 @@ pub struct TestAuthenticator {
     pub backup_eligible: bool,
     /// Sets BS in authenticator data.
     pub backup_state: bool,
+    /// With "packed": sign the attestation with this key and send its certificate chain
+    /// (`x5c`, leaf first) instead of self-attestation.
+    pub attestation: Option<(SigningKey, Vec<Vec<u8>>)>,
 }
 
 impl Default for TestAuthenticator {
@@ -141,6 +144,7 @@ impl TestAuthenticator {
             user_verifying: true,
             backup_eligible: false,
             backup_state: false,
+            attestation: None,
         }
     }
 
@@ -249,7 +253,21 @@ impl TestAuthenticator {
 
         let client_data = client_data_json("webauthn.create", &challenge, origin, tweaks);
         let fmt = tweaks.attestation_fmt.as_deref().unwrap_or("none");
-        let att_stmt = if fmt == "packed" {
+        let att_stmt = if let (true, Some((key, chain))) = (fmt == "packed", &self.attestation) {
+            // Full attestation: signed by the attestation key, with its certificate chain.
+            let sig = sign(key, &auth_data, &client_data, tweaks);
+            Cbor::Map(vec![
+                (
+                    Cbor::Text("alg".into()),
+                    Cbor::Integer(COSE_ALG_ES256.into()),
+                ),
+                (Cbor::Text("sig".into()), Cbor::Bytes(sig)),
+                (
+                    Cbor::Text("x5c".into()),
+                    Cbor::Array(chain.iter().map(|c| Cbor::Bytes(c.clone())).collect()),
+                ),
+            ])
+        } else if fmt == "packed" {
             // Self-attestation: signed by the credential key itself.
             let sig = sign(&signing_key, &auth_data, &client_data, tweaks);
             Cbor::Map(vec![

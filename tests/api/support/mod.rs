@@ -1,3 +1,4 @@
+pub mod attestation;
 pub mod authenticator;
 pub mod binary;
 pub mod cluster;
