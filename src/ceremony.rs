@@ -86,6 +86,16 @@ impl TrustRoots {
         Ok(Self { list })
     }
 
+    /// Adds a model's root from the FIDO metadata: it vouches for that AAGUID only.
+    pub fn add_model_root(&mut self, der: &[u8], aaguid: uuid::Uuid) -> Result<(), CeremonyError> {
+        let mut builder = webauthn_rs_core::proto::AttestationCaListBuilder::new();
+        builder
+            .insert_device_der(der, aaguid, aaguid.to_string(), Default::default())
+            .map_err(|e| CeremonyError(format!("a metadata root could not be used: {e:?}")))?;
+        self.list.union(&builder.build());
+        Ok(())
+    }
+
     #[must_use]
     pub fn len(&self) -> usize {
         self.list.len()

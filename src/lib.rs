@@ -83,7 +83,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
         }
         None => None,
     };
-    let trust_roots = match &config.attestation_roots {
+    let mut trust_roots = match &config.attestation_roots {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 anyhow::anyhow!(
@@ -103,6 +103,16 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
         }
         None => ceremony::TrustRoots::default(),
     };
+    if let Some(metadata) = &metadata {
+        for (aaguid, roots) in metadata.attestation_roots() {
+            for der in roots {
+                // A malformed root in the blob disables that one root, not the server.
+                if let Err(e) = trust_roots.add_model_root(der, aaguid) {
+                    tracing::warn!(%aaguid, error = %e, "skipping an attestation root from the MDS blob");
+                }
+            }
+        }
+    }
     Ok(Arc::new(Services {
         trust_roots,
         store,

@@ -59,6 +59,8 @@ struct Entry {
     description: Option<String>,
     /// The status of the latest status report, if the entry has any.
     latest_status: Option<String>,
+    /// DER root certificates that this model's attestations chain to.
+    roots: Vec<Vec<u8>>,
 }
 
 /// Parsed MDS3 metadata, keyed by AAGUID. Immutable once built, so it can be shared behind an
@@ -92,8 +94,12 @@ struct RawEntry {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawStatement {
     description: Option<String>,
+    /// Standard base64 DER certificates.
+    #[serde(default)]
+    attestation_root_certificates: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -190,6 +196,14 @@ impl Metadata {
         self.entries.get(aaguid)?.description.as_deref()
     }
 
+    /// Each model with the root certificates its attestations chain to.
+    pub fn attestation_roots(&self) -> impl Iterator<Item = (Uuid, &[Vec<u8>])> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| !e.roots.is_empty())
+            .map(|(aaguid, e)| (*aaguid, e.roots.as_slice()))
+    }
+
     /// The status of the entry's latest status report (e.g. `FIDO_CERTIFIED_L1`, `REVOKED`).
     pub fn latest_status(&self, aaguid: &Uuid) -> Option<&str> {
         self.entries.get(aaguid)?.latest_status.as_deref()
@@ -258,9 +272,27 @@ fn parse_entry(raw: Value) -> Result<Option<(Uuid, Entry)>, String> {
     reports.sort_by_key(|(date, _)| *date);
     let latest_status = reports.pop().map(|(_, status)| status);
 
+    let (description, roots) = match raw.metadata_statement {
+        Some(s) => {
+            let roots = s
+                .attestation_root_certificates
+                .iter()
+                .map(|c| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(c.trim())
+                        .map_err(|_| {
+                            "an attestationRootCertificates entry is not base64".to_owned()
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (s.description, roots)
+        }
+        None => (None, Vec::new()),
+    };
     let entry = Entry {
-        description: raw.metadata_statement.and_then(|s| s.description),
+        description,
         latest_status,
+        roots,
     };
     Ok(Some((parsed, entry)))
 }

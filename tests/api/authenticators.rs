@@ -345,3 +345,39 @@ async fn metadata_refuses_unknown_and_revoked_authenticators() {
     let r = try_register(&basic, &mut authenticator(KEY_C), "u6", "none").await;
     r.ok();
 }
+
+/// Roots from the MDS3 blob prove only their own model: a chain to KEY_A's root proves KEY_A,
+/// and cannot be used to claim KEY_B.
+#[tokio::test]
+async fn metadata_roots_prove_their_own_model_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = TestCa::new("model A's root");
+    let blob = crate::support::mds::write_blob_with_roots(
+        dir.path(),
+        &[
+            (
+                uuid(KEY_A),
+                "Key A",
+                "FIDO_CERTIFIED_L1",
+                vec![ca.root_b64.clone()],
+            ),
+            (uuid(KEY_B), "Key B", "FIDO_CERTIFIED_L1", Vec::new()),
+        ],
+    );
+    let server = TestServer::start_with(&[("PASSKEYD_MDS_FILE", blob.to_str().unwrap())]).await;
+    let app = server.create_app("mdsroots").await;
+    allow_attestation(&server, &app).await;
+    assert_no_content(&add(&app, &[KEY_A, KEY_B], true).await);
+
+    let mut a = authenticator(KEY_A);
+    a.attestation = Some(ca.attestation_for(*uuid(KEY_A).as_bytes()));
+    try_register(&app, &mut a, "u1", "direct").await.ok();
+
+    // A's root signing a certificate for B: B is on the list, but this root does not vouch for it.
+    let mut b = authenticator(KEY_B);
+    b.attestation = Some(ca.attestation_for(*uuid(KEY_B).as_bytes()));
+    try_register(&app, &mut b, "u2", "direct")
+        .await
+        .problem(400, "attestation_not_trusted");
+    assert!(credentials_of(&app, "u2").await.is_empty());
+}

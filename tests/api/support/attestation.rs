@@ -10,6 +10,8 @@ use rcgen::{
 
 pub struct TestCa {
     pub root_pem: String,
+    /// The root in standard base64 DER, as MDS3 lists it.
+    pub root_b64: String,
     root_cert: rcgen::Certificate,
     root_key: KeyPair,
 }
@@ -25,8 +27,10 @@ impl TestCa {
             .distinguished_name
             .push(DnType::OrganizationName, "passkeyd tests");
         let root_cert = params.self_signed(&root_key).expect("root certificate");
+        use base64::Engine;
         Self {
             root_pem: root_cert.pem(),
+            root_b64: base64::engine::general_purpose::STANDARD.encode(root_cert.der()),
             root_cert,
             root_key,
         }

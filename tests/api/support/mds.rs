@@ -11,9 +11,21 @@ use serde_json::{json, Value};
 /// and returns its path. Entries whose latest status is not `FIDO_CERTIFIED` also get an
 /// earlier `FIDO_CERTIFIED` report, as real revoked authenticators have.
 pub fn write_blob(dir: &Path, entries: &[(uuid::Uuid, &str, &str)]) -> PathBuf {
+    let entries: Vec<_> = entries
+        .iter()
+        .map(|(a, d, s)| (*a, *d, *s, Vec::new()))
+        .collect();
+    write_blob_with_roots(dir, &entries)
+}
+
+/// As [`write_blob`], with each model's `attestationRootCertificates` (base64 DER).
+pub fn write_blob_with_roots(
+    dir: &Path,
+    entries: &[(uuid::Uuid, &str, &str, Vec<String>)],
+) -> PathBuf {
     let entries: Vec<Value> = entries
         .iter()
-        .map(|(aaguid, description, status)| {
+        .map(|(aaguid, description, status, roots)| {
             let aaguid = aaguid.hyphenated().to_string();
             let mut reports = Vec::new();
             if *status != "FIDO_CERTIFIED" {
@@ -29,7 +41,8 @@ pub fn write_blob(dir: &Path, entries: &[(uuid::Uuid, &str, &str)]) -> PathBuf {
                     "authenticatorVersion": 1,
                     "protocolFamily": "fido2",
                     "schema": 3,
-                    "attestationTypes": ["basic_full"]
+                    "attestationTypes": ["basic_full"],
+                    "attestationRootCertificates": roots
                 },
                 "statusReports": reports,
                 "timeOfLastStatusChange": "2024-01-01"
