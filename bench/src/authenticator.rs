@@ -225,6 +225,16 @@ pub fn create(
 impl Passkey {
     /// `navigator.credentials.get()` with this credential: the counter goes up by one and the
     /// signature covers authenticatorData | SHA-256(clientDataJSON).
+    /// The counter of the last assertion made.
+    pub fn counter(&self) -> u32 {
+        self.counter
+    }
+
+    /// The credential id, base64url (as `/credentials/list` shows it in `descriptor.id`).
+    pub fn id_b64url(&self) -> String {
+        b64url(&self.id)
+    }
+
     pub fn get(
         &mut self,
         rng: &SystemRandom,

@@ -9,6 +9,7 @@
 mod api;
 mod authenticator;
 mod cli;
+mod faults;
 mod libverify;
 mod load;
 mod procfs;
@@ -26,6 +27,20 @@ use crate::load::Probes;
 use crate::report::{Config, Machine, Memory, Phase, Prefill, Report};
 
 fn main() -> ExitCode {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.first().map(String::as_str) == Some("faults") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        return match runtime.block_on(faults::run(&all[1..])) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("passkeyd-bench faults: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let args = match cli::parse(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
         Ok(None) => {

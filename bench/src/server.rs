@@ -124,6 +124,12 @@ impl Spawned {
     pub fn stop(self) {
         stop(self.child);
     }
+
+    /// SIGKILL at once, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn stop(mut child: Child) {

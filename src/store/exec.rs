@@ -368,6 +368,9 @@ fn connect(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// WAL frames (pages) past which the checkpointer makes the WAL start over (about 16 MiB).
+const RESTART_AFTER_FRAMES: i64 = 4_000;
+
 /// How often the checkpointer copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -379,7 +382,15 @@ fn checkpointer(path: &Path, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 // PASSIVE never waits for writers or readers; a failure is retried next time.
-                let _ = conn.query_row("pragma wal_checkpoint(passive)", [], |_| Ok(()));
+                let frames: i64 = conn
+                    .query_row("pragma wal_checkpoint(passive)", [], |r| r.get(1))
+                    .unwrap_or(0);
+                // Under steady load a passive checkpoint never lets the WAL start over, and a
+                // start after a crash reads the whole WAL: past a bound, wait for a moment
+                // when the WAL can restart.
+                if frames > RESTART_AFTER_FRAMES {
+                    let _ = conn.query_row("pragma wal_checkpoint(restart)", [], |_| Ok(()));
+                }
             }
         })?;
     Ok(())
