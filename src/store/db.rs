@@ -258,3 +258,48 @@ pub fn classify(e: sqlx::Error) -> StoreError {
         StoreError::Other(e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection};
+    use std::str::FromStr;
+
+    /// A deferred transaction that read before another connection wrote cannot write: SQLite
+    /// answers SQLITE_BUSY_SNAPSHOT (517). That is a retryable condition (503), not a 500.
+    #[tokio::test]
+    async fn busy_snapshot_is_retryable() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .unwrap()
+            .filename(dir.path().join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let mut a = options.connect().await.unwrap();
+        let mut b = options.connect().await.unwrap();
+        sqlx::query("create table t (x integer)")
+            .execute(&mut a)
+            .await
+            .unwrap();
+        let mut tx = a.begin().await.unwrap();
+        sqlx::query("select count(*) from t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("insert into t values (1)")
+            .execute(&mut b)
+            .await
+            .unwrap();
+        let err = sqlx::query("insert into t values (2)")
+            .execute(&mut *tx)
+            .await
+            .expect_err("the snapshot is stale");
+        let code = match &err {
+            sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+            _ => None,
+        };
+        assert_eq!(code.as_deref(), Some("517"), "{err}");
+        assert!(matches!(classify(err), StoreError::Unavailable(_)));
+    }
+}
