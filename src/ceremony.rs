@@ -774,6 +774,10 @@ pub struct AssertionResponse {
 pub struct Asserted {
     pub sign_count: u32,
     pub user_verified: bool,
+    /// The backup state (BS) the authenticator reports now: a passkey can become synced.
+    pub backup_state: bool,
+    /// The library's credential record, when the assertion changed it (the backup state).
+    pub updated_record: Option<String>,
 }
 
 /// Verifies an assertion against the stored credential. `sign_count` is the counter as stored
@@ -825,8 +829,20 @@ pub fn finish_authentication(
         &state,
         &credential,
     )?;
+    // Keep the library's record current, as its own examples do after a sign-in.
+    let updated_record = if result.backup_state() == credential.backup_state {
+        None
+    } else {
+        credential.backup_state = result.backup_state();
+        Some(
+            serde_json::to_string(&StoredCredential::V5 { credential })
+                .map_err(|_| fail("The credential could not be stored."))?,
+        )
+    };
     Ok(Asserted {
         sign_count: result.counter(),
         user_verified: result.user_verified(),
+        backup_state: result.backup_state(),
+        updated_record,
     })
 }

@@ -3,9 +3,9 @@
 //! passkeyd has no network at run time, so it never fetches `https://mds3.fidoalliance.org/`
 //! itself. The operator downloads the BLOB (a JWS in compact form, `header.payload.signature`)
 //! over TLS from the FIDO Alliance and points passkeyd at the file. The metadata answers three
-//! questions: is an AAGUID known (the allow/block lists refuse unknown ones, api-contract
-//! §3.2.15), is it compromised or revoked (registration refuses those, §7.2), and what is the
-//! authenticator called (§7.7).
+//! questions: is an AAGUID known (the allow/block lists refuse unknown ones, as the original
+//! server does), is it compromised or revoked (registration refuses those), and what is the
+//! authenticator called.
 //!
 //! **The BLOB's signature is not verified.** The JWS is signed by a key whose `x5c` chain leads
 //! to the FIDO Alliance root; checking it needs X.509 path validation and RSA/ECDSA
@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// Latest statuses for which registration must be refused (api-contract §7.2; the same set as
+/// Latest statuses for which registration must be refused (the same set as
 /// fido2-net-lib's undesired statuses).
 pub const COMPROMISED_STATUSES: [&str; 5] = [
     "ATTESTATION_KEY_COMPROMISE",

@@ -1,7 +1,7 @@
 //! The `ApiKey`, `ApiSecret` and `ManagementKey` headers.
 //!
 //! Failures are the contract's exact 401/403 problems, including its "helpful detail" that
-//! says what was sent instead (§2.4). Authentication runs before the body is read.
+//! says what was sent instead. Authentication runs before the body is read.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;

@@ -196,7 +196,7 @@ pub async fn list(
     })
 }
 
-/// Deletes events past each app's retention period; run daily.
+/// Deletes events past each app's retention period; maintenance runs it every 10 minutes.
 pub async fn purge(s: &Services, now: DateTime<Utc>) {
     match s.store.purge_events(now).await {
         Ok(0) => {}

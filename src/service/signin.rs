@@ -233,6 +233,8 @@ pub async fn complete(
         credential_id: stored.credential_id,
         user_id: stored.user_id,
         new_count: asserted.sign_count,
+        backup_state: asserted.backup_state,
+        record: asserted.updated_record,
         device,
         country: client.country.clone(),
         day: reports::day_number(now),

@@ -235,6 +235,10 @@ pub struct SigninCompletion {
     pub credential_id: Vec<u8>,
     pub user_id: String,
     pub new_count: u32,
+    /// The backup state the assertion reported.
+    pub backup_state: bool,
+    /// The library's updated credential record, when the assertion changed it.
+    pub record: Option<String>,
     pub device: String,
     pub country: String,
     /// Days since the epoch, for the sign-in reports.

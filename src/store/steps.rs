@@ -290,7 +290,8 @@ impl Step for CompleteSignin {
         let advanced = e
             .execute(
                 "update credentials set sign_count = $1, device = $2, country = $3, \
-                 last_used_at = $4 where app_id = $5 and credential_id = $6 \
+                 last_used_at = $4, backup_state = $7, webauthn = coalesce($8, webauthn) \
+                 where app_id = $5 and credential_id = $6 \
                  and (sign_count < $1 or (sign_count = 0 and $1 = 0))",
                 &[
                     i64::from(c.new_count).into(),
@@ -299,6 +300,8 @@ impl Step for CompleteSignin {
                     millis(c.now).into(),
                     app_id.into(),
                     (&c.credential_id).into(),
+                    c.backup_state.into(),
+                    c.record.as_deref().into(),
                 ],
             )
             .await?;
@@ -325,7 +328,8 @@ async fn complete_signin_postgres<E: Exec>(e: &mut E, c: SigninCompletion) -> St
         .row(
             "with spent as (insert into spent_sessions (id, app_id) values ($1, $2) returning 1), \
              moved as (update credentials set sign_count = $3, device = $4, country = $5, \
-               last_used_at = $6 where app_id = $2 and credential_id = $7 \
+               last_used_at = $6, backup_state = $13, webauthn = coalesce($14, webauthn) \
+               where app_id = $2 and credential_id = $7 \
                and (sign_count < $3 or (sign_count = 0 and $3 = 0)) \
                and exists (select 1 from spent) returning user_id), \
              day as (insert into signin_days (app_id, day, user_id) \
@@ -346,6 +350,8 @@ async fn complete_signin_postgres<E: Exec>(e: &mut E, c: SigninCompletion) -> St
                 c.verify.kind.as_str().into(),
                 (&c.verify.payload).into(),
                 millis(c.verify.expires_at).into(),
+                c.backup_state.into(),
+                c.record.as_deref().into(),
             ],
         )
         .await

@@ -1,4 +1,4 @@
-//! Bad input, table by table (anchors §7.2, §7.4, §7.5): every case gets its exact 4xx problem
+//! Bad input, table by table: every case gets its exact 4xx problem
 //! *and* proof that nothing was stored or changed — the app's users, aliases, credentials
 //! (signature counter, last use, key, backup flags, library record) and its tokens by kind are
 //! snapshotted before and after, and must be equal except for the one ceremony session the

@@ -1,5 +1,5 @@
 //! passkeyd's integration tests: the real server on an ephemeral port, a real SQLite file,
-//! real WebAuthn ceremonies. One test binary (see STYLE.md); add modules, not binaries.
+//! real WebAuthn ceremonies. One test binary (each extra one would link the crate again); add modules, not binaries.
 
 mod support;
 

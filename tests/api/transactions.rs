@@ -363,3 +363,40 @@ async fn a_key_locked_on_one_process_stops_working_on_another_within_the_bound()
             .problem(401, "unauthorized");
     }
 }
+
+/// A passkey that becomes synced says so in its next assertion (BS=1); the sign-in records it,
+/// in its one transaction, and `/credentials/list` shows it.
+#[tokio::test]
+async fn a_sign_in_keeps_the_backup_state_current() {
+    let server = TestServer::start().await;
+    let app = server.create_app("backupstate").await;
+    let mut auth = TestAuthenticator::new();
+    auth.backup_eligible = true;
+    auth.backup_state = false;
+    register(&app, &mut auth, "u1", &[]).await;
+    let list = || async {
+        server
+            .get("/credentials/list?userId=u1", &[("ApiSecret", &app.secret)])
+            .await
+            .ok()["values"][0]
+            .clone()
+    };
+    assert_eq!(list().await["backupState"], false);
+    auth.backup_state = true;
+    sign_in(
+        &app,
+        &mut auth,
+        &json!({"userId": "u1"}),
+        &Tweaks::default(),
+    )
+    .await;
+    assert_eq!(list().await["backupState"], true);
+    // And the next sign-in, which reports the same, still works.
+    sign_in(
+        &app,
+        &mut auth,
+        &json!({"userId": "u1"}),
+        &Tweaks::default(),
+    )
+    .await;
+}
