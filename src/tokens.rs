@@ -87,7 +87,6 @@ pub struct Sealed {
     /// The expiry and 8 random bytes; recorded when the ceremony ends, so the session works
     /// once.
     pub id: Vec<u8>,
-    pub expires_at: DateTime<Utc>,
     pub payload: String,
 }
 
@@ -189,7 +188,6 @@ pub fn open_sealed(
     check_expiry(expires_at, now)?;
     Ok(Sealed {
         id: id.to_vec(),
-        expires_at,
         payload: String::from_utf8(payload.to_vec()).map_err(|_| unknown())?,
     })
 }

@@ -124,13 +124,16 @@ pub async fn remove(s: &Services, tenant: &Tenant, req: AuthenticatorsRequest) -
 
 /// Refuses a new credential whose authenticator the app blocks or does not allow, or whose
 /// metadata says it is compromised.
+/// The AAGUID of an authenticator that does not say what it is.
+pub const NIL_AAGUID: &str = "00000000-0000-0000-0000-000000000000";
+
 pub async fn check_registration(
     s: &Services,
     app: &AppRecord,
     aaguid: Option<&str>,
     attestation: Attestation,
 ) -> ApiResult<()> {
-    let aaguid = aaguid.unwrap_or("00000000-0000-0000-0000-000000000000");
+    let aaguid = aaguid.unwrap_or(NIL_AAGUID);
     if let (Some(metadata), Ok(id)) = (&s.metadata, uuid::Uuid::parse_str(aaguid)) {
         if metadata.is_compromised(&id) {
             return Err(ApiError::bad_request(

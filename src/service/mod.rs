@@ -75,6 +75,7 @@ pub mod limits {
     pub const RP_ID_CHARS: usize = 253;
     pub const ORIGIN_CHARS: usize = 2048;
     pub const PURPOSE_CHARS: usize = 255;
+    pub const ALIAS_CHARS: usize = 250;
 }
 
 /// A user id within [`limits::USER_ID_BYTES`].
@@ -201,7 +202,10 @@ pub fn check_aliases(v: &mut Validator, aliases: &[String]) {
             "The field Aliases must be a string or array type with a maximum length of '10'.",
         );
     }
-    if aliases.iter().any(|a| a.chars().count() > 250) {
+    if aliases
+        .iter()
+        .any(|a| a.chars().count() > limits::ALIAS_CHARS)
+    {
         v.error(
             "aliases",
             "The field Aliases must be a collection that contains strings with a maximum length of '250'.",
@@ -382,7 +386,14 @@ pub(crate) async fn refuse(
     if refusal.status.is_server_error() {
         return refusal;
     }
-    match s.store.spend_session(&tenant.app.id, &sealed.id).await {
+    let spent = s.store.spend_session(&tenant.app.id, &sealed.id).await;
+    after_spend(spent, refusal)
+}
+
+/// The answer to a refused ceremony once its session was (or could not be) used up: the
+/// refusal; `invalid_token` when the session had been used before; the storage error.
+pub(crate) fn after_spend(spent: crate::store::StoreResult<()>, refusal: ApiError) -> ApiError {
+    match spent {
         Ok(()) => refusal,
         Err(crate::store::StoreError::Refused(_)) => crate::tokens::unknown(),
         Err(e) => e.into(),

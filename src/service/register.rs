@@ -320,7 +320,10 @@ pub async fn complete(
         // Where the app keeps an allow-list, its AAGUIDs must be proven: the attestation has to
         // chain to a trust root (none configured refuses every such registration).
         let verify_chain = app.features.allow_attestation
-            && s.store.authenticator_policy(app_id, NIL_AAGUID).await?.1;
+            && s.store
+                .authenticator_policy(app_id, authenticators::NIL_AAGUID)
+                .await?
+                .1;
         if verify_chain && session.attestation == Attestation::None.as_str() {
             // The original's answer when the register token asked for no attestation.
             return Err(ApiError::bad_request(
@@ -347,7 +350,12 @@ pub async fn complete(
             ),
             None => ApiError::bad_request("fido2_invalid_registration", e.0),
         })?;
-        if verify_chain && registered.aaguid.as_deref().is_none_or(|a| a == NIL_AAGUID) {
+        if verify_chain
+            && registered
+                .aaguid
+                .as_deref()
+                .is_none_or(|a| a == authenticators::NIL_AAGUID)
+        {
             return Err(ApiError::bad_request(
                 "authenticator_not_allowed",
                 "An allowlist was configured, and the authenticator does not identify itself.",
@@ -448,8 +456,6 @@ pub async fn complete(
 fn max_users_reached() -> ApiError {
     ApiError::bad_request("max_users_reached", "Maximum number of users reached")
 }
-
-const NIL_AAGUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// What sealed registration sessions are bound to, besides the app.
 const SESSION_KIND: &str = "register";

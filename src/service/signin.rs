@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::register::{decode_b64url, SESSION_MARGIN_MS};
 use super::{
-    alias_hash, check_user_id, issue_token, limits, new_token, open_session, refuse,
+    after_spend, alias_hash, check_user_id, issue_token, limits, new_token, open_session, refuse,
     require_origin, require_rp_id, seal_session, take_token, verified_user, ClientInfo, Validator,
 };
 use crate::ceremony::{self, AssertionResponse, RequestOptions};
@@ -55,7 +55,11 @@ pub async fn begin(
     if let Some(user_id) = &req.user_id {
         check_user_id(&mut v, "userId", user_id);
     }
-    if req.alias.as_ref().is_some_and(|a| a.chars().count() > 250) {
+    if req
+        .alias
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > limits::ALIAS_CHARS)
+    {
         v.error("alias", "The field Alias must be at most 250 characters.");
     }
     if req
@@ -192,13 +196,7 @@ pub async fn complete(
     })();
     let (stored, asserted) = match checked {
         Ok(checked) => checked,
-        Err(refusal) => {
-            return Err(match rest.spend(app_id, &sealed.id).await {
-                Ok(()) => refusal,
-                Err(StoreError::Refused(_)) => tokens::unknown(),
-                Err(e) => e.into(),
-            })
-        }
+        Err(refusal) => return Err(after_spend(rest.spend(app_id, &sealed.id).await, refusal)),
     };
 
     let device = client.device();

@@ -26,16 +26,14 @@ pub const SHAPES_BOUND: Duration = Duration::from_secs(60);
 pub struct Cache {
     keys: Entries<(ApiKeyRecord, AppRecord)>,
     purposes: Entries<Option<AuthConfigRecord>>,
-    shapes: Mutex<HashMap<String, (Instant, Shapes)>>,
+    /// Id lengths of users' credential lists, per app (the name is empty).
+    shapes: Entries<Vec<Vec<u16>>>,
 }
 
-/// Id lengths of users' credential lists.
-type Shapes = Vec<Vec<u16>>;
-
-fn get<T: Clone>(map: &Entries<T>, app_id: &str, name: &str) -> Option<T> {
+fn get<T: Clone>(map: &Entries<T>, app_id: &str, name: &str, bound: Duration) -> Option<T> {
     let map = map.lock().ok()?;
     let (at, value) = map.get(&(app_id.to_owned(), name.to_owned()))?;
-    (at.elapsed() < BOUND).then(|| value.clone())
+    (at.elapsed() < bound).then(|| value.clone())
 }
 
 fn put<T>(map: &Entries<T>, app_id: &str, name: &str, value: T, read_at: Instant) {
@@ -49,7 +47,7 @@ fn put<T>(map: &Entries<T>, app_id: &str, name: &str, value: T, read_at: Instant
 
 impl Cache {
     pub fn key(&self, app_id: &str, key_id: &str) -> Option<(ApiKeyRecord, AppRecord)> {
-        get(&self.keys, app_id, key_id)
+        get(&self.keys, app_id, key_id, BOUND)
     }
 
     /// `read_at` is taken before the read, so that an entry never looks fresher than it is.
@@ -65,7 +63,7 @@ impl Cache {
 
     /// `Some(None)`: known not to exist.
     pub fn purpose(&self, app_id: &str, purpose: &str) -> Option<Option<AuthConfigRecord>> {
-        get(&self.purposes, app_id, purpose)
+        get(&self.purposes, app_id, purpose, BOUND)
     }
 
     pub fn put_purpose(
@@ -79,18 +77,11 @@ impl Cache {
     }
 
     pub fn shapes(&self, app_id: &str) -> Option<Vec<Vec<u16>>> {
-        let map = self.shapes.lock().ok()?;
-        let (at, shapes) = map.get(app_id)?;
-        (at.elapsed() < SHAPES_BOUND).then(|| shapes.clone())
+        get(&self.shapes, app_id, "", SHAPES_BOUND)
     }
 
     pub fn put_shapes(&self, app_id: &str, shapes: Vec<Vec<u16>>, read_at: Instant) {
-        if let Ok(mut map) = self.shapes.lock() {
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-            map.insert(app_id.to_owned(), (read_at, shapes));
-        }
+        put(&self.shapes, app_id, "", shapes, read_at);
     }
 
     /// Forgets everything about an app after a change to it.

@@ -169,25 +169,42 @@ fn pg_values(row: &PgRow) -> Vec<V> {
         .collect()
 }
 
+/// One statement on any PostgreSQL executor (a transaction, or the pool).
+async fn pg_execute<'e>(
+    x: impl sqlx::PgExecutor<'e>,
+    sql: &str,
+    params: &[P<'_>],
+) -> ExecResult<u64> {
+    bind_all!(sqlx::query(sql), params)
+        .execute(x)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(pg_error)
+}
+
+async fn pg_rows<'e>(
+    x: impl sqlx::PgExecutor<'e>,
+    sql: &str,
+    params: &[P<'_>],
+) -> ExecResult<Vec<Row>> {
+    let rows = bind_all!(sqlx::query(sql), params)
+        .fetch_all(x)
+        .await
+        .map_err(pg_error)?;
+    Ok(rows.iter().map(|r| Row(pg_values(r).into_iter())).collect())
+}
+
 impl Exec for PgExec {
     fn is_postgres(&self) -> bool {
         true
     }
 
     async fn execute(&mut self, sql: &str, params: &[P<'_>]) -> ExecResult<u64> {
-        bind_all!(sqlx::query(sql), params)
-            .execute(&mut *self.0)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(pg_error)
+        pg_execute(&mut *self.0, sql, params).await
     }
 
     async fn rows(&mut self, sql: &str, params: &[P<'_>]) -> ExecResult<Vec<Row>> {
-        let rows = bind_all!(sqlx::query(sql), params)
-            .fetch_all(&mut *self.0)
-            .await
-            .map_err(pg_error)?;
-        Ok(rows.iter().map(|r| Row(pg_values(r).into_iter())).collect())
+        pg_rows(&mut *self.0, sql, params).await
     }
 }
 
@@ -200,19 +217,11 @@ impl Exec for PgPoolExec<'_> {
     }
 
     async fn execute(&mut self, sql: &str, params: &[P<'_>]) -> ExecResult<u64> {
-        bind_all!(sqlx::query(sql), params)
-            .execute(self.0)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(pg_error)
+        pg_execute(self.0, sql, params).await
     }
 
     async fn rows(&mut self, sql: &str, params: &[P<'_>]) -> ExecResult<Vec<Row>> {
-        let rows = bind_all!(sqlx::query(sql), params)
-            .fetch_all(self.0)
-            .await
-            .map_err(pg_error)?;
-        Ok(rows.iter().map(|r| Row(pg_values(r).into_iter())).collect())
+        pg_rows(self.0, sql, params).await
     }
 }
 

@@ -124,8 +124,6 @@ pub struct ApiKeyRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Register,
-    RegisterSession,
-    SigninSession,
     Verify,
 }
 
@@ -134,8 +132,6 @@ impl TokenKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Register => "register",
-            Self::RegisterSession => "register_session",
-            Self::SigninSession => "signin_session",
             Self::Verify => "verify",
         }
     }

@@ -20,7 +20,7 @@ use super::{
 pub struct SqlStore {
     pub(super) reader: Pool,
     pub(super) writer: Pool,
-    /// SQLite only: the connection threads that run the ceremony steps.
+    /// SQLite only: the rusqlite connections that run the ceremony steps.
     pub(super) lite: Option<Lite>,
     pub(super) cache: Cache,
 }
@@ -34,6 +34,14 @@ impl Drop for Forget<'_> {
     }
 }
 
+/// The app whose cached purposes a completion changes, if it touches one.
+fn touched_app(completion: &SigninCompletion) -> Option<String> {
+    completion
+        .touch_purpose
+        .is_some()
+        .then(|| completion.app_id.clone())
+}
+
 /// `/signin/complete` on SQLite: the read ran on a reader; the writes are one transaction.
 struct LiteSigninTx<'s>(&'s SqlStore);
 
@@ -41,10 +49,7 @@ struct LiteSigninTx<'s>(&'s SqlStore);
 impl SigninTx for LiteSigninTx<'_> {
     async fn complete(self: Box<Self>, completion: SigninCompletion) -> StoreResult<()> {
         // The purpose's row changes; this replica sees it at once.
-        let forget = completion
-            .touch_purpose
-            .is_some()
-            .then(|| completion.app_id.clone());
+        let forget = touched_app(&completion);
         let result = self.0.step(CompleteSignin(completion), true).await;
         if let Some(app_id) = forget {
             self.0.cache.forget(&app_id);
@@ -66,10 +71,7 @@ struct PgSigninTx<'s> {
 #[async_trait]
 impl SigninTx for PgSigninTx<'_> {
     async fn complete(mut self: Box<Self>, completion: SigninCompletion) -> StoreResult<()> {
-        let forget = completion
-            .touch_purpose
-            .is_some()
-            .then(|| completion.app_id.clone());
+        let forget = touched_app(&completion);
         CompleteSignin(completion).run(&mut self.tx).await?;
         self.tx.commit().await?;
         if let Some(app_id) = forget {
@@ -110,7 +112,7 @@ impl SqlStore {
         }
     }
 
-    /// Runs a ceremony step in one transaction, on SQLite's connection threads or in a
+    /// Runs a ceremony step in one transaction: on SQLite's rusqlite connections, or in a
     /// PostgreSQL transaction.
     async fn step<S: Step>(&self, step: S, write: bool) -> StoreResult<S::Out> {
         if let Some(lite) = &self.lite {
@@ -351,38 +353,6 @@ fn auth_config_params<'a>(c: &'a AuthConfigRecord, hints: &'a str) -> [P<'a>; 10
         c.edited_at.map(millis).into(),
         c.last_used_at.map(millis).into(),
     ]
-}
-
-/// Replaces a user's aliases inside `tx`. A hash held by another user is a conflict.
-async fn write_aliases(
-    tx: &mut Tx,
-    app_id: &str,
-    user_id: &str,
-    aliases: &[AliasRecord],
-    at: i64,
-) -> StoreResult<()> {
-    tx.execute(
-        "delete from aliases where app_id = $1 and user_id = $2",
-        &[app_id.into(), user_id.into()],
-    )
-    .await
-    .map_err(classify)?;
-    for alias in aliases {
-        tx.execute(
-            "insert into aliases (app_id, alias_hash, user_id, plaintext, created_at) \
-             values ($1, $2, $3, $4, $5)",
-            &[
-                app_id.into(),
-                (&alias.hash).into(),
-                user_id.into(),
-                (&alias.plaintext).into(),
-                at.into(),
-            ],
-        )
-        .await
-        .map_err(|e| db_error(e, Conflict::Alias))?;
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -1158,15 +1128,10 @@ impl Store for SqlStore {
     }
 
     async fn credential_ids(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<Vec<u8>>> {
-        self.reader
-            .fetch_all::<(Vec<u8>,)>(
-                "select credential_id from credentials where app_id = $1 and user_id = $2 \
-                 order by created_at",
-                &[app_id.into(), user_id.into()],
-            )
-            .await
-            .map(|rows| rows.into_iter().map(|(id,)| id).collect())
-            .map_err(classify)
+        Ok(self
+            .signin_candidates(app_id, Named::User(user_id.to_owned()))
+            .await?
+            .1)
     }
 
     async fn find_credential(
@@ -1188,9 +1153,13 @@ impl Store for SqlStore {
         aliases: &[AliasRecord],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(classify)?;
-        write_aliases(&mut tx, app_id, user_id, aliases, millis(now)).await?;
-        tx.commit().await.map_err(classify)
+        let step = steps::ReplaceAliases {
+            app_id: app_id.to_owned(),
+            user_id: user_id.to_owned(),
+            aliases: aliases.to_vec(),
+            now,
+        };
+        self.step(step, true).await
     }
 
     async fn list_aliases(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<AliasRecord>> {

@@ -84,6 +84,52 @@ async fn insert_token<E: Exec>(e: &mut E, t: &TokenRecord, now: DateTime<Utc>) -
     Ok(())
 }
 
+/// Replaces a user's aliases. A hash held by another user is a conflict.
+async fn write_aliases<E: Exec>(
+    e: &mut E,
+    app_id: &str,
+    user_id: &str,
+    aliases: &[AliasRecord],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    e.execute(
+        "delete from aliases where app_id = $1 and user_id = $2",
+        &[app_id.into(), user_id.into()],
+    )
+    .await?;
+    for alias in aliases {
+        e.execute(
+            "insert into aliases (app_id, alias_hash, user_id, plaintext, created_at) \
+             values ($1, $2, $3, $4, $5)",
+            &[
+                app_id.into(),
+                (&alias.hash).into(),
+                user_id.into(),
+                (&alias.plaintext).into(),
+                millis(now).into(),
+            ],
+        )
+        .await
+        .map_err(|e| e.or(Conflict::Alias))?;
+    }
+    Ok(())
+}
+
+/// All of a user's aliases replaced (`/alias`).
+pub struct ReplaceAliases {
+    pub app_id: String,
+    pub user_id: String,
+    pub aliases: Vec<AliasRecord>,
+    pub now: DateTime<Utc>,
+}
+
+impl Step for ReplaceAliases {
+    type Out = ();
+    async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
+        write_aliases(e, &self.app_id, &self.user_id, &self.aliases, self.now).await
+    }
+}
+
 /// Marks a ceremony session used. A session is sealed into its token (nothing is stored at
 /// begin); this row is what makes it single-use, and it goes when the session would expire.
 async fn spend_session<E: Exec>(e: &mut E, app_id: &str, id: &[u8]) -> StoreResult<()> {
@@ -522,26 +568,7 @@ impl Step for CompleteRegistration {
         .await
         .map_err(|e| e.or(Conflict::Credential))?;
         if let Some(aliases) = &self.aliases {
-            e.execute(
-                "delete from aliases where app_id = $1 and user_id = $2",
-                &[app_id.into(), (&c.user_id).into()],
-            )
-            .await?;
-            for alias in aliases {
-                e.execute(
-                    "insert into aliases (app_id, alias_hash, user_id, plaintext, created_at) \
-                     values ($1, $2, $3, $4, $5)",
-                    &[
-                        app_id.into(),
-                        (&alias.hash).into(),
-                        (&c.user_id).into(),
-                        (&alias.plaintext).into(),
-                        millis(self.now).into(),
-                    ],
-                )
-                .await
-                .map_err(|e| e.or(Conflict::Alias))?;
-            }
+            write_aliases(e, app_id, &c.user_id, aliases, self.now).await?;
         }
         if let Some(ev) = &self.event {
             insert_event(e, ev).await?;
