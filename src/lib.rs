@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod jwt;
 pub mod keys;
 pub mod mail;
 pub mod mds;

@@ -57,6 +57,8 @@ pub enum MdsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     description: Option<String>,
+    /// A `data:` URL of the model's icon.
+    icon: Option<String>,
     /// The status of the latest status report, if the entry has any.
     latest_status: Option<String>,
     /// DER root certificates that this model's attestations chain to.
@@ -97,6 +99,7 @@ struct RawEntry {
 #[serde(rename_all = "camelCase")]
 struct RawStatement {
     description: Option<String>,
+    icon: Option<String>,
     /// Standard base64 DER certificates.
     #[serde(default)]
     attestation_root_certificates: Vec<String>,
@@ -196,6 +199,11 @@ impl Metadata {
         self.entries.get(aaguid)?.description.as_deref()
     }
 
+    /// The model's icon (a `data:` URL), if its metadata statement has one.
+    pub fn icon(&self, aaguid: &Uuid) -> Option<&str> {
+        self.entries.get(aaguid)?.icon.as_deref()
+    }
+
     /// Each model with the root certificates its attestations chain to.
     pub fn attestation_roots(&self) -> impl Iterator<Item = (Uuid, &[Vec<u8>])> {
         self.entries
@@ -272,7 +280,7 @@ fn parse_entry(raw: Value) -> Result<Option<(Uuid, Entry)>, String> {
     reports.sort_by_key(|(date, _)| *date);
     let latest_status = reports.pop().map(|(_, status)| status);
 
-    let (description, roots) = match raw.metadata_statement {
+    let (description, icon, roots) = match raw.metadata_statement {
         Some(s) => {
             let roots = s
                 .attestation_root_certificates
@@ -285,12 +293,15 @@ fn parse_entry(raw: Value) -> Result<Option<(Uuid, Entry)>, String> {
                         })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            (s.description, roots)
+            // Only images inline: a link elsewhere would make clients fetch from a third party.
+            let icon = s.icon.filter(|i| i.starts_with("data:image/"));
+            (s.description, icon, roots)
         }
-        None => (None, Vec::new()),
+        None => (None, None, Vec::new()),
     };
     let entry = Entry {
         description,
+        icon,
         latest_status,
         roots,
     };

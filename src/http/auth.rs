@@ -122,93 +122,105 @@ impl<R: Requirement> FromRequestParts<AppState> for AppKey<R> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let name = header_name(R::KIND);
         let value = header_value(parts, name);
-        let limiters = parts.extensions.get::<Arc<Limiters>>().cloned();
-        let client = parts.extensions.get::<ClientIp>().map(|ClientIp(ip)| *ip);
-        // Every refusal below counts against the client address's failed-check allowance.
-        let failed = || {
-            if let (Some(l), Some(ip)) = (&limiters, client) {
-                l.note_failed_auth(ip);
-            }
-        };
-        let fail = || {
-            failed();
-            let other = header_value(
-                parts,
-                header_name(match R::KIND {
-                    KeyKind::Public => KeyKind::Secret,
-                    KeyKind::Secret => KeyKind::Public,
-                }),
-            );
-            unauthorized(name, Some(failure_detail(R::KIND, value, other)))
-        };
-        let Some(presented) = value else {
-            return Err(fail());
-        };
-        let Some((app_id, key_id)) = keys::split(presented) else {
-            return Err(fail());
-        };
-        let found = state.store.find_api_key(app_id, key_id).await?;
-        let matched = found.filter(|(record, _)| {
-            record.kind == R::KIND
-                && match R::KIND {
-                    KeyKind::Public => keys::same(&record.value, presented),
-                    KeyKind::Secret => keys::same(
-                        &record.value,
-                        &keys::hash_secret(&state.instance_key, presented),
-                    ),
-                }
-        });
-        let Some((record, app)) = matched else {
-            // Note the attempt in the named app's log, if that app exists.
-            if let Some(app) = state.store.find_app(app_id).await? {
-                let kind = match R::KIND {
-                    KeyKind::Public => EventType::ApiAuthInvalidPublicKeyUsed,
-                    KeyKind::Secret => EventType::ApiAuthInvalidSecretKeyUsed,
-                };
-                key_event(state, &app, kind, key_id).await;
-            }
-            return Err(fail());
-        };
-        // A locked key, or any key of a frozen app or one pending deletion, is refused like an
-        // unknown one, as in the original.
-        if record.locked || app.frozen || app.delete_at.is_some() {
-            let kind = match R::KIND {
-                KeyKind::Public => EventType::ApiAuthDisabledPublicKeyUsed,
-                KeyKind::Secret => EventType::ApiAuthDisabledSecretKeyUsed,
-            };
-            key_event(state, &app, kind, key_id).await;
-            return Err(fail());
-        }
-        if let Some(scope) = R::SCOPE {
-            if !record.scopes.iter().any(|s| s == scope) {
-                failed();
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "You are forbidden from accessing this resource.",
-                )
-                .with_type("https://docs.passwordless.dev/guide/errors.html#forbidden")
-                .with_detail(format!(
-                    "You are unable to access this resource because you do not have the required permissions. Required scopes: {scope}"
-                )));
-            }
-        }
-        // The app's browser allowance is charged only now, so that requests with made-up keys
-        // naming the app cannot use it up.
-        if R::KIND == KeyKind::Public {
-            if let Some(Err(wait)) = limiters.as_ref().map(|l| l.charge_app(&app.id)) {
-                return Err(ApiError::rate_limited(wait));
-            }
-        }
+        let other = header_value(
+            parts,
+            header_name(match R::KIND {
+                KeyKind::Public => KeyKind::Secret,
+                KeyKind::Secret => KeyKind::Public,
+            }),
+        );
+        let refusal = || unauthorized(name, Some(failure_detail(R::KIND, value, other)));
         Ok(Self {
-            tenant: Tenant {
-                app,
-                key_id: record.key_id,
-                now: state.clock.now(),
-            },
+            tenant: authenticate::<R>(parts, state, value, refusal).await?,
             _requirement: PhantomData,
         })
     }
+}
+
+/// Checks a presented key against requirement `R`: the app it names, its kind, lock, scope
+/// and the app's rate bucket. `refusal` is the 401 to answer with.
+pub async fn authenticate<R: Requirement>(
+    parts: &Parts,
+    state: &AppState,
+    presented: Option<&str>,
+    refusal: impl Fn() -> ApiError,
+) -> Result<Tenant, ApiError> {
+    let limiters = parts.extensions.get::<Arc<Limiters>>().cloned();
+    let client = parts.extensions.get::<ClientIp>().map(|ClientIp(ip)| *ip);
+    // Every refusal below counts against the client address's failed-check allowance.
+    let failed = || {
+        if let (Some(l), Some(ip)) = (&limiters, client) {
+            l.note_failed_auth(ip);
+        }
+    };
+    let fail = || {
+        failed();
+        refusal()
+    };
+    let Some(presented) = presented else {
+        return Err(fail());
+    };
+    let Some((app_id, key_id)) = keys::split(presented) else {
+        return Err(fail());
+    };
+    let found = state.store.find_api_key(app_id, key_id).await?;
+    let matched = found.filter(|(record, _)| {
+        record.kind == R::KIND
+            && match R::KIND {
+                KeyKind::Public => keys::same(&record.value, presented),
+                KeyKind::Secret => keys::same(
+                    &record.value,
+                    &keys::hash_secret(&state.instance_key, presented),
+                ),
+            }
+    });
+    let Some((record, app)) = matched else {
+        // Note the attempt in the named app's log, if that app exists.
+        if let Some(app) = state.store.find_app(app_id).await? {
+            let kind = match R::KIND {
+                KeyKind::Public => EventType::ApiAuthInvalidPublicKeyUsed,
+                KeyKind::Secret => EventType::ApiAuthInvalidSecretKeyUsed,
+            };
+            key_event(state, &app, kind, key_id).await;
+        }
+        return Err(fail());
+    };
+    // A locked key, or any key of a frozen app or one pending deletion, is refused like an
+    // unknown one, as in the original.
+    if record.locked || app.frozen || app.delete_at.is_some() {
+        let kind = match R::KIND {
+            KeyKind::Public => EventType::ApiAuthDisabledPublicKeyUsed,
+            KeyKind::Secret => EventType::ApiAuthDisabledSecretKeyUsed,
+        };
+        key_event(state, &app, kind, key_id).await;
+        return Err(fail());
+    }
+    if let Some(scope) = R::SCOPE {
+        if !record.scopes.iter().any(|s| s == scope) {
+            failed();
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You are forbidden from accessing this resource.",
+            )
+            .with_type("https://docs.passwordless.dev/guide/errors.html#forbidden")
+            .with_detail(format!(
+                "You are unable to access this resource because you do not have the required permissions. Required scopes: {scope}"
+            )));
+        }
+    }
+    // The app's browser allowance is charged only now, so that requests with made-up keys
+    // naming the app cannot use it up.
+    if R::KIND == KeyKind::Public {
+        if let Some(Err(wait)) = limiters.as_ref().map(|l| l.charge_app(&app.id)) {
+            return Err(ApiError::rate_limited(wait));
+        }
+    }
+    Ok(Tenant {
+        app,
+        key_id: record.key_id,
+        now: state.clock.now(),
+    })
 }
 
 /// Failed-key events are recorded at most once per app and kind in this window; the next one

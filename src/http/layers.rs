@@ -143,7 +143,8 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 }
 
 /// Lower-cases the path and drops a trailing slash. Every route and route parameter of the
-/// contract is lower case (app ids are `[a-z0-9]`), so nothing is lost.
+/// contract is lower case (app ids are `[a-z0-9]`), so nothing is lost. The Passage-style API
+/// (`/v1/…`) keeps its case: its user and device ids are case-sensitive.
 async fn normalize_path(mut req: Request) -> Request {
     let path = req.uri().path();
     let trimmed = if path.len() > 1 {
@@ -151,7 +152,11 @@ async fn normalize_path(mut req: Request) -> Request {
     } else {
         path
     };
-    let normal = trimmed.to_ascii_lowercase();
+    let normal = if trimmed.starts_with("/v1/") {
+        trimmed.to_owned()
+    } else {
+        trimmed.to_ascii_lowercase()
+    };
     if normal != path {
         let rebuilt = match req.uri().query() {
             Some(q) => format!("{normal}?{q}"),

@@ -11,7 +11,9 @@ pub mod serve;
 mod admin;
 mod health;
 mod layers;
+mod passage;
 mod register;
+mod sessions;
 mod settings;
 mod signin;
 mod users;
@@ -19,7 +21,7 @@ mod users;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -37,6 +39,7 @@ fn api_routes() -> Router<AppState> {
         .route("/signin/complete", post(signin::complete))
         .route("/signin/verify", post(signin::verify))
         .route("/signin/generate-token", post(signin::generate_token))
+        .route("/signin/session", post(sessions::create))
         .route("/alias", post(users::set_aliases))
         .route("/alias/list", get(users::list_aliases))
         .route(
@@ -107,10 +110,63 @@ fn api_routes() -> Router<AppState> {
             post(admin::cancel_delete),
         )
         .route("/admin/apps/{app_id}", delete(admin::delete_app))
+        .route(
+            "/admin/apps/{app_id}/sessions",
+            get(sessions::settings).post(sessions::set_lifetime),
+        )
+        .route(
+            "/admin/apps/{app_id}/sessions/rotate",
+            post(sessions::rotate),
+        )
+        .route("/.well-known/jwks.json", get(sessions::jwks_by_query))
         .route("/apps/list-pending-deletion", get(admin::pending_deletion))
         .route("/health/http", get(health::http))
         .route("/health/storage", get(health::storage))
         .route("/health/version", get(health::version))
+}
+
+/// The Passage-style backend API, at Passage's own paths (its SDKs add `/v1`).
+fn passage_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/apps/{app_id}", get(passage::get_app))
+        .route(
+            "/v1/apps/{app_id}/users",
+            get(passage::list_users).post(passage::create_user),
+        )
+        .route(
+            "/v1/apps/{app_id}/users/{user_id}",
+            get(passage::get_user)
+                .patch(passage::update_user)
+                .delete(passage::delete_user),
+        )
+        .route(
+            "/v1/apps/{app_id}/users/{user_id}/activate",
+            patch(passage::activate),
+        )
+        .route(
+            "/v1/apps/{app_id}/users/{user_id}/deactivate",
+            patch(passage::deactivate),
+        )
+        .route(
+            "/v1/apps/{app_id}/users/{user_id}/devices",
+            get(passage::list_devices),
+        )
+        .route(
+            "/v1/apps/{app_id}/users/{user_id}/devices/{device_id}",
+            patch(passage::update_device).delete(passage::revoke_device),
+        )
+        .route(
+            "/v1/apps/{app_id}/users/{user_id}/tokens",
+            delete(passage::revoke_tokens),
+        )
+        .route(
+            "/v1/apps/{app_id}/magic-links",
+            post(passage::create_magic_link),
+        )
+        .route(
+            "/v1/apps/{app_id}/.well-known/jwks.json",
+            get(sessions::jwks),
+        )
 }
 
 /// The complete application: routes at the root and again under `/api` (the self-hosted
@@ -123,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.yaml", get(openapi::yaml))
         .route("/swagger/v4/swagger.json", get(openapi::json))
         .route("/metrics", get(move || std::future::ready(scrape.render())))
+        .merge(passage_routes())
         .merge(api_routes())
         .nest("/api", api_routes())
         .route_layer(axum::middleware::from_fn(metrics::remember_route))

@@ -62,6 +62,7 @@ pub async fn create(
     }
     let now = s.clock.now();
     let app = AppRecord {
+        session_lifetime_seconds: crate::service::sessions::DEFAULT_LIFETIME_SECONDS,
         id: app_id.to_owned(),
         admin_email: req.admin_email,
         created_at: now,

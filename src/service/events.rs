@@ -26,6 +26,8 @@ pub enum EventType {
     ApiUserDeleted,
     ApiUserSigninTokenCreated,
     ApiUserMagicLinkCreated,
+    /// passkeyd's own: a user's profile or status changed (the Passage-style API).
+    ApiUserUpdated,
     ApiManagementAppMarkedForDeletion,
     ApiManagementAppDeletionCancelled,
     ApiManagementAppCreated,

@@ -46,18 +46,10 @@ pub async fn send(s: &Services, tenant: &Tenant, req: MagicLinkRequest) -> ApiRe
     let host = host.unwrap_or_default();
 
     if !app.features.magic_links_enabled {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "magic_links_disabled",
-            "You must enable Magic Links in settings in order to use this feature.",
-        ));
+        return Err(magic_links_disabled());
     }
     if !s.mailer.is_configured() {
-        return Err(ApiError::bad_request(
-            "mail_not_configured",
-            "This passkeyd has no mail settings, so it cannot send magic links. The operator sets \
-             PASSKEYD_SMTP_URL, or PASSKEYD_MAIL_FILE, or PASSKEYD_MAIL=log for development.",
-        ));
+        return Err(mail_not_configured());
     }
     let reservation = reserve(s, tenant, &user_id, &email).await?;
 
@@ -79,30 +71,7 @@ pub async fn send(s: &Services, tenant: &Tenant, req: MagicLinkRequest) -> ApiRe
     )
     .await?;
     let link = replace_placeholder(&template, &token);
-    let message = Mail {
-        to: email.clone(),
-        subject: format!("Sign in to {host}"),
-        text: format!(
-            "Use this link to sign in to {host}:\n\n{link}\n\nThe link works once and expires at {} (UTC). If you did not ask for it, ignore this e-mail.\n",
-            format_time(expires_at)
-        ),
-        html: format!(
-            "<p>Use this link to sign in to {host}:</p>\n<p><a href=\"{href}\">Sign in</a></p>\n<p>The link works once and expires at {expires} (UTC). If you did not ask for it, ignore this e-mail.</p>\n",
-            host = html_escape(&host),
-            href = html_escape(&link),
-            expires = format_time(expires_at),
-        ),
-    };
-    if let Err(e) = s.mailer.send(&message).await {
-        tracing::warn!(error = %e, app_id = %app.id, "sending a magic link failed");
-        // A mail that did not go out does not count against the quota.
-        s.store.release_email(&reservation).await?;
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "mail_delivery_failed",
-            "The magic link e-mail could not be sent. Please try again later.",
-        ));
-    }
+    send_mail(s, tenant, &reservation, &email, &host, &link, expires_at).await?;
     events::note(
         s,
         tenant,
@@ -117,6 +86,88 @@ pub async fn send(s: &Services, tenant: &Tenant, req: MagicLinkRequest) -> ApiRe
 
 /// The template must contain `$TOKEN` (any case) and be an absolute http(s) URL; returns the
 /// link's host for the subject line.
+/// Mails `link` to `email` within the app's quota (the Passage-style API's `send: true`).
+pub(crate) async fn deliver(
+    s: &Services,
+    tenant: &Tenant,
+    user_id: &str,
+    email: &str,
+    host: &str,
+    link: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    if !tenant.app.features.magic_links_enabled {
+        return Err(magic_links_disabled());
+    }
+    if !s.mailer.is_configured() {
+        return Err(mail_not_configured());
+    }
+    let reservation = reserve(s, tenant, user_id, email).await?;
+    send_mail(s, tenant, &reservation, email, host, link, expires_at).await?;
+    events::note(
+        s,
+        tenant,
+        EventType::ApiUserMagicLinkCreated,
+        user_id,
+        &tenant.app.id,
+        format!("Sent a magic link for user {user_id}."),
+    )
+    .await;
+    Ok(())
+}
+
+fn magic_links_disabled() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "magic_links_disabled",
+        "You must enable Magic Links in settings in order to use this feature.",
+    )
+}
+
+fn mail_not_configured() -> ApiError {
+    ApiError::bad_request(
+        "mail_not_configured",
+        "This passkeyd has no mail settings, so it cannot send magic links. The operator sets \
+         PASSKEYD_SMTP_URL, or PASSKEYD_MAIL_FILE, or PASSKEYD_MAIL=log for development.",
+    )
+}
+
+/// Sends the e-mail of a reserved magic link; a failed send gives the reservation back.
+async fn send_mail(
+    s: &Services,
+    tenant: &Tenant,
+    reservation: &str,
+    email: &str,
+    host: &str,
+    link: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    let message = Mail {
+        to: email.to_owned(),
+        subject: format!("Sign in to {host}"),
+        text: format!(
+            "Use this link to sign in to {host}:\n\n{link}\n\nThe link works once and expires at {} (UTC). If you did not ask for it, ignore this e-mail.\n",
+            format_time(expires_at)
+        ),
+        html: format!(
+            "<p>Use this link to sign in to {host}:</p>\n<p><a href=\"{href}\">Sign in</a></p>\n<p>The link works once and expires at {expires} (UTC). If you did not ask for it, ignore this e-mail.</p>\n",
+            host = html_escape(host),
+            href = html_escape(link),
+            expires = format_time(expires_at),
+        ),
+    };
+    if let Err(e) = s.mailer.send(&message).await {
+        tracing::warn!(error = %e, app_id = %tenant.app.id, "sending a magic link failed");
+        s.store.release_email(reservation).await?;
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "mail_delivery_failed",
+            "The magic link e-mail could not be sent. Please try again later.",
+        ));
+    }
+    Ok(())
+}
+
 fn check_template(v: &mut Validator, template: &str) -> Option<String> {
     if !template.to_ascii_uppercase().contains(TOKEN_PLACEHOLDER) {
         v.error(

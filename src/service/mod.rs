@@ -8,9 +8,11 @@ pub mod events;
 pub mod magic;
 pub mod maintenance;
 pub mod origins;
+pub mod passage;
 pub mod purposes;
 pub mod register;
 pub mod reports;
+pub mod sessions;
 pub mod signin;
 pub mod users;
 
@@ -263,6 +265,15 @@ fn describe_user_agent(ua: &str) -> String {
     format!("{browser}, {os}")
 }
 
+/// 403 `user_inactive`: the user was deactivated and may not register or sign in.
+pub(crate) fn user_inactive() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "user_inactive",
+        "This user is deactivated: they cannot register passkeys, sign in or start sessions.",
+    )
+}
+
 /// A token record for `payload` under a fresh token with `prefix`; returns the token too.
 pub(crate) fn new_token<T: serde::Serialize>(
     app_id: &str,
@@ -440,6 +451,7 @@ pub fn verified_user(
         expires_at: format_time(expires_at),
         token_id: uuid::Uuid::new_v4().to_string(),
         type_: type_.to_owned(),
+        identifier: None,
     }
 }
 

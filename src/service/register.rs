@@ -130,6 +130,7 @@ pub async fn issue(
     let expires_at = expires_at
         .filter(|t| t.timestamp() > 0)
         .unwrap_or(now + Duration::seconds(REGISTER_TOKEN_TTL));
+    refuse_inactive(s, app_id, &user_id).await?;
 
     if let Some(max_users) = app.features.max_users {
         if !s.store.user_has_credentials(app_id, &user_id).await?
@@ -182,6 +183,17 @@ pub async fn issue(
     Ok(TokenResponse { token })
 }
 
+/// A deactivated user gets no register token and cannot begin a registration (completing one
+/// is refused inside its transaction).
+async fn refuse_inactive(s: &Services, app_id: &str, user_id: &str) -> ApiResult<()> {
+    match s.store.find_user(app_id, user_id).await? {
+        Some(user) if user.status == crate::store::UserStatus::Inactive => {
+            Err(super::user_inactive())
+        }
+        _ => Ok(()),
+    }
+}
+
 pub async fn begin(
     s: &Services,
     tenant: &Tenant,
@@ -208,6 +220,7 @@ pub async fn begin(
             "The token does not contain a valid userId",
         ));
     }
+    refuse_inactive(s, app_id, &grant.user_id).await?;
     let user_verification = UserVerification::parse(&grant.user_verification).ok_or_else(|| {
         invalid_argument(&format!(
             "The userVerification '{}' is not one of required, preferred, discouraged.",
@@ -311,7 +324,14 @@ pub async fn complete(
     v.finish()?;
     let (origin_text, origin) = require_origin(&req.caller)?;
     origins::check(app, &origin_text, None)?;
-    let response = decode_attestation(req.response.unwrap_or_default())?;
+    let credential = req.response.unwrap_or_default();
+    // Only the two values WebAuthn defines are kept; anything else reads as unknown.
+    let attachment = credential
+        .authenticator_attachment
+        .as_deref()
+        .filter(|a| matches!(*a, "platform" | "cross-platform"))
+        .map(str::to_owned);
+    let response = decode_attestation(credential)?;
     let now = tenant.now;
     let (sealed, session): (_, RegisterSession) =
         open_session(s, tenant, SESSION_KIND, req.session.as_deref())?;
@@ -393,6 +413,8 @@ pub async fn complete(
         webauthn: registered.record,
         created_at: now,
         last_used_at: now,
+        usage_count: 0,
+        attachment,
     };
     let aliases: Option<Vec<AliasRecord>> = session.aliases.map(|list| {
         list.into_iter()
@@ -438,6 +460,9 @@ pub async fn complete(
     match s.store.complete_registration(completion).await {
         Ok(()) => Ok(TokenResponse { token }),
         Err(StoreError::Refused(Refusal::SessionUsed)) => Err(tokens::unknown()),
+        Err(StoreError::Refused(Refusal::UserInactive)) => {
+            Err(refuse(s, tenant, &sealed, super::user_inactive()).await)
+        }
         Err(StoreError::Refused(_)) => Err(refuse(s, tenant, &sealed, max_users_reached()).await),
         Err(StoreError::Conflict(Conflict::Credential)) => {
             let refusal = ApiError::bad_request(

@@ -246,6 +246,9 @@ pub async fn complete(
     match rest.complete(completion).await {
         Ok(()) => Ok(TokenResponse { token }),
         Err(StoreError::Refused(Refusal::SessionUsed)) => Err(tokens::unknown()),
+        Err(StoreError::Refused(Refusal::UserInactive)) => {
+            Err(refuse(s, tenant, &sealed, super::user_inactive()).await)
+        }
         // Another sign-in with this counter value won the race: one of them is a clone.
         Err(StoreError::Refused(_)) => {
             let refusal =
@@ -259,7 +262,7 @@ pub async fn complete(
 /// Verify tokens work once: the token is removed as it is read.
 pub async fn verify(s: &Services, tenant: &Tenant, req: VerifyRequest) -> ApiResult<VerifiedUser> {
     let event_tenant = tenant.clone();
-    take_token(
+    let verified: VerifiedUser = take_token(
         s,
         tenant,
         TokenKind::Verify,
@@ -275,7 +278,9 @@ pub async fn verify(s: &Services, tenant: &Tenant, req: VerifyRequest) -> ApiRes
             )
         },
     )
-    .await
+    .await?;
+    super::passage::note_redeemed(s, tenant, &verified).await?;
+    Ok(verified)
 }
 
 pub async fn generate_token(

@@ -10,6 +10,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod steps;
+mod users;
 
 use std::sync::Arc;
 
@@ -56,6 +57,8 @@ pub enum Refusal {
     CounterBehind,
     /// The app's `maxUsers` is reached and this would be a new user.
     UserLimit,
+    /// The user is deactivated.
+    UserInactive,
 }
 
 /// Which uniqueness rule a write broke.
@@ -67,6 +70,7 @@ pub enum Conflict {
     Alias,
     Token,
     AuthConfig,
+    User,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -103,6 +107,8 @@ pub struct AppRecord {
     pub features: AppFeatures,
     /// When the app is scheduled to be deleted.
     pub delete_at: Option<DateTime<Utc>>,
+    /// How long its session JWTs live.
+    pub session_lifetime_seconds: i64,
 }
 
 pub use crate::keys::KeyKind;
@@ -170,6 +176,110 @@ pub struct CredentialRecord {
     pub webauthn: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: DateTime<Utc>,
+    /// Completed sign-ins with this credential.
+    pub usage_count: i64,
+    /// `platform` or `cross-platform`, as the browser reported it at registration.
+    pub attachment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Active,
+    Inactive,
+}
+
+impl UserStatus {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+        }
+    }
+}
+
+/// A user's stored profile (every user with a passkey or an alias has one).
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub app_id: String,
+    pub user_id: String,
+    pub status: UserStatus,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    /// A JSON object, as text.
+    pub metadata: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub login_count: i64,
+    /// Sign-in tokens issued before this no longer become sessions.
+    pub tokens_revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Which users a listing returns, and in what order.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub user_id: Option<String>,
+    pub status: Option<UserStatus>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub login_count: Option<i64>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// A column of `users` and whether it sorts descending; default: created_at, ascending.
+    pub order_by: Option<(UserOrder, bool)>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserOrder {
+    Id,
+    Email,
+    Phone,
+    Status,
+    CreatedAt,
+    UpdatedAt,
+    LastLoginAt,
+    LoginCount,
+}
+
+impl UserOrder {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Id => "user_id",
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::Status => "status",
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::LastLoginAt => "last_login_at",
+            Self::LoginCount => "login_count",
+        }
+    }
+}
+
+/// A user's profile saved, with the aliases that change with it (e-mail, phone).
+#[derive(Debug, Clone)]
+pub struct UserSave {
+    pub user: UserRecord,
+    pub remove_aliases: Vec<String>,
+    pub add_aliases: Vec<AliasRecord>,
+    /// `true`: the user must not exist yet (`Conflict::User` if it does).
+    pub create: bool,
+}
+
+/// A key that signs an app's session JWTs.
+#[derive(Debug, Clone)]
+pub struct SessionKeyRecord {
+    pub kid: String,
+    /// PKCS#8 DER.
+    pub private_key: Vec<u8>,
+    pub public_jwk: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+    pub published_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,6 +606,65 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<(String, String)>>;
     async fn count_users(&self, app_id: &str) -> StoreResult<i64>;
     async fn user_has_credentials(&self, app_id: &str, user_id: &str) -> StoreResult<bool>;
+
+    async fn find_user(&self, app_id: &str, user_id: &str) -> StoreResult<Option<UserRecord>>;
+    /// The user an alias (by its hash) or, failing that, a user id names.
+    async fn find_user_by_identifier(
+        &self,
+        app_id: &str,
+        alias_hash: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<UserRecord>>;
+    /// A page of users and how many match in all.
+    async fn list_user_records(
+        &self,
+        app_id: &str,
+        query: &UserQuery,
+    ) -> StoreResult<(Vec<UserRecord>, i64)>;
+    /// Creates or updates a user and their changed aliases, in one transaction.
+    async fn save_user(&self, save: &UserSave) -> StoreResult<()>;
+    /// Returns whether the user exists.
+    async fn set_user_status(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        status: UserStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Returns whether the user exists.
+    async fn revoke_user_tokens(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Returns whether the credential exists and belongs to the user.
+    async fn rename_credential(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        credential_id: &[u8],
+        nickname: &str,
+    ) -> StoreResult<bool>;
+
+    /// The app's session keys that are still published at `now`, newest first.
+    async fn session_keys(
+        &self,
+        app_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionKeyRecord>>;
+    /// Adds a key. With `retire`, the keys in use until now are retired at `now` and stay
+    /// published until `published_until`, in the same transaction.
+    async fn add_session_key(
+        &self,
+        app_id: &str,
+        key: &SessionKeyRecord,
+        retire: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// Returns whether the app exists.
+    async fn set_session_lifetime(&self, app_id: &str, seconds: i64) -> StoreResult<bool>;
+    /// Deletes retired keys no longer published at `now`.
+    async fn purge_session_keys(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use super::steps::{self, CompleteSignin, FindCredential, SigninCandidates};
 use super::{
     AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, AuthConfigRecord, AuthenticatorRecord,
     CompleteRegistration, Conflict, CredentialRecord, EventRecord, FeatureChange, KeyKind, Named,
-    RedeemToken, SigninCompletion, SigninTx, Store, StoreError, StoreResult, TokenKind,
-    TokenRecord, UserSummary,
+    RedeemToken, SessionKeyRecord, SigninCompletion, SigninTx, Store, StoreError, StoreResult,
+    TokenKind, TokenRecord, UserQuery, UserRecord, UserSave, UserStatus, UserSummary,
 };
 
 /// The store over SQL. Reads and writes may use different pools (SQLite keeps a single
@@ -153,6 +153,7 @@ struct AppRow {
     delete_at: Option<i64>,
     allowed_origins: String,
     allowed_rp_ids: String,
+    session_lifetime_seconds: i64,
 }
 
 fn lines(text: &str) -> Vec<String> {
@@ -165,7 +166,7 @@ fn lines(text: &str) -> Vec<String> {
 const APP_COLUMNS: &str = "apps.id, apps.admin_email, apps.created_at, apps.frozen, \
     apps.event_logging_enabled, apps.event_logging_retention_days, apps.magic_link_monthly_quota, \
     apps.max_users, apps.allow_attestation, apps.generate_token_enabled, apps.magic_links_enabled, \
-    apps.delete_at, apps.allowed_origins, apps.allowed_rp_ids";
+    apps.delete_at, apps.allowed_origins, apps.allowed_rp_ids, apps.session_lifetime_seconds";
 
 impl From<AppRow> for AppRecord {
     fn from(r: AppRow) -> Self {
@@ -175,6 +176,7 @@ impl From<AppRow> for AppRecord {
             created_at: time(r.created_at),
             frozen: r.frozen,
             delete_at: r.delete_at.map(time),
+            session_lifetime_seconds: r.session_lifetime_seconds,
             features: AppFeatures {
                 event_logging_enabled: r.event_logging_enabled,
                 event_logging_retention_days: r.event_logging_retention_days,
@@ -310,6 +312,8 @@ struct CredentialRow {
     webauthn: String,
     created_at: i64,
     last_used_at: i64,
+    usage_count: i64,
+    attachment: Option<String>,
 }
 
 impl From<CredentialRow> for CredentialRecord {
@@ -334,6 +338,8 @@ impl From<CredentialRow> for CredentialRecord {
             webauthn: r.webauthn,
             created_at: time(r.created_at),
             last_used_at: time(r.last_used_at),
+            usage_count: r.usage_count,
+            attachment: r.attachment,
         }
     }
 }
@@ -1195,7 +1201,7 @@ impl Store for SqlStore {
 
     async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(classify)?;
-        for table in ["credentials", "aliases"] {
+        for table in ["credentials", "aliases", "users"] {
             tx.execute(
                 &format!("delete from {table} where app_id = $1 and user_id = $2"),
                 &[app_id.into(), user_id.into()],
@@ -1284,6 +1290,87 @@ impl Store for SqlStore {
             .await
             .map(|(b,)| b)
             .map_err(classify)
+    }
+
+    async fn find_user(&self, app_id: &str, user_id: &str) -> StoreResult<Option<UserRecord>> {
+        self.user(app_id, user_id).await
+    }
+
+    async fn find_user_by_identifier(
+        &self,
+        app_id: &str,
+        alias_hash: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        self.user_by_identifier(app_id, alias_hash, user_id).await
+    }
+
+    async fn list_user_records(
+        &self,
+        app_id: &str,
+        query: &UserQuery,
+    ) -> StoreResult<(Vec<UserRecord>, i64)> {
+        self.user_page(app_id, query).await
+    }
+
+    async fn save_user(&self, save: &UserSave) -> StoreResult<()> {
+        self.write_user(save).await
+    }
+
+    async fn set_user_status(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        status: UserStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.user_status_to(app_id, user_id, status, now).await
+    }
+
+    async fn revoke_user_tokens(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.user_tokens_revoked(app_id, user_id, now).await
+    }
+
+    async fn rename_credential(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        credential_id: &[u8],
+        nickname: &str,
+    ) -> StoreResult<bool> {
+        self.credential_renamed(app_id, user_id, credential_id, nickname)
+            .await
+    }
+
+    async fn session_keys(
+        &self,
+        app_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionKeyRecord>> {
+        self.published_session_keys(app_id, now).await
+    }
+
+    async fn add_session_key(
+        &self,
+        app_id: &str,
+        key: &SessionKeyRecord,
+        retire: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        self.new_session_key(app_id, key, retire).await
+    }
+
+    async fn set_session_lifetime(&self, app_id: &str, seconds: i64) -> StoreResult<bool> {
+        let _forget = Forget(&self.cache, app_id);
+        self.session_lifetime_to(app_id, seconds).await
+    }
+
+    async fn purge_session_keys(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.retired_session_keys_purged(now).await
     }
 }
 

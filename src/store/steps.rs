@@ -20,7 +20,7 @@ fn time(ms: i64) -> DateTime<Utc> {
 
 pub const CREDENTIAL_COLUMNS: &str = "app_id, credential_id, user_id, user_handle, public_key, \
     sign_count, attestation_fmt, aaguid, rp_id, origin, country, device, nickname, backup_state, \
-    backup_eligible, discoverable, webauthn, created_at, last_used_at";
+    backup_eligible, discoverable, webauthn, created_at, last_used_at, usage_count, attachment";
 
 fn credential(mut r: Row) -> CredentialRecord {
     CredentialRecord {
@@ -43,6 +43,45 @@ fn credential(mut r: Row) -> CredentialRecord {
         webauthn: r.text(),
         created_at: time(r.int()),
         last_used_at: time(r.int()),
+        usage_count: r.int(),
+        attachment: r.opt_text(),
+    }
+}
+
+/// Makes sure the user has a profile row, and answers whether they may use passkeys (a
+/// deactivated user may not). Inside a ceremony's transaction, so a deactivation is seen.
+/// `signed_in` also counts a sign-in.
+async fn active_user<E: Exec>(
+    e: &mut E,
+    app_id: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+    signed_in: bool,
+) -> StoreResult<()> {
+    let at = millis(now);
+    let (count, last) = if signed_in { (1, Some(at)) } else { (0, None) };
+    let mut r = e
+        .row(
+            "insert into users (app_id, user_id, created_at, updated_at, login_count, \
+             last_login_at) values ($1, $2, $3, $3, $4, $5) \
+             on conflict (app_id, user_id) do update set \
+             login_count = users.login_count + $4, \
+             last_login_at = coalesce($5, users.last_login_at) \
+             returning status",
+            &[
+                app_id.into(),
+                user_id.into(),
+                at.into(),
+                count.into(),
+                last.into(),
+            ],
+        )
+        .await?
+        .ok_or_else(|| StoreError::Other("upsert returned no row".to_owned()))?;
+    if super::users::parse_status(&r.text())? == super::UserStatus::Active {
+        Ok(())
+    } else {
+        Err(StoreError::Refused(Refusal::UserInactive))
     }
 }
 
@@ -126,6 +165,18 @@ pub struct ReplaceAliases {
 impl Step for ReplaceAliases {
     type Out = ();
     async fn run<E: Exec>(self, e: &mut E) -> StoreResult<()> {
+        // A user known by an alias alone has a profile too (deactivated or not, aliases may
+        // still be changed).
+        e.execute(
+            "insert into users (app_id, user_id, created_at, updated_at) values ($1, $2, $3, $3) \
+             on conflict do nothing",
+            &[
+                (&self.app_id).into(),
+                (&self.user_id).into(),
+                millis(self.now).into(),
+            ],
+        )
+        .await?;
         write_aliases(e, &self.app_id, &self.user_id, &self.aliases, self.now).await
     }
 }
@@ -215,7 +266,9 @@ impl Step for SigninCandidates {
                 let ids = e
                     .rows(
                         "select credential_id from credentials where app_id = $1 \
-                         and user_id = $2 order by created_at",
+                         and user_id = $2 and not exists (select 1 from users where \
+                         users.app_id = $1 and users.user_id = $2 and users.status <> 'active') \
+                         order by created_at",
                         &[(&self.app_id).into(), (&user_id).into()],
                     )
                     .await?
@@ -232,6 +285,8 @@ impl Step for SigninCandidates {
                         "select aliases.user_id, credentials.credential_id from aliases \
                          left join credentials on credentials.app_id = aliases.app_id \
                          and credentials.user_id = aliases.user_id \
+                         and not exists (select 1 from users where users.app_id = $1 \
+                         and users.user_id = aliases.user_id and users.status <> 'active') \
                          where aliases.app_id = $1 and aliases.alias_hash = $2 \
                          order by credentials.created_at",
                         &[(&self.app_id).into(), (&hash).into()],
@@ -336,8 +391,8 @@ impl Step for CompleteSignin {
         let advanced = e
             .execute(
                 "update credentials set sign_count = $1, device = $2, country = $3, \
-                 last_used_at = $4, backup_state = $7, webauthn = coalesce($8, webauthn) \
-                 where app_id = $5 and credential_id = $6 \
+                 last_used_at = $4, backup_state = $7, webauthn = coalesce($8, webauthn), \
+                 usage_count = usage_count + 1 where app_id = $5 and credential_id = $6 \
                  and (sign_count < $1 or (sign_count = 0 and $1 = 0))",
                 &[
                     i64::from(c.new_count).into(),
@@ -354,6 +409,7 @@ impl Step for CompleteSignin {
         if advanced != 1 {
             return Err(StoreError::Refused(Refusal::CounterBehind));
         }
+        active_user(e, app_id, &c.user_id, c.now, true).await?;
         e.execute(
             "insert into signin_days (app_id, day, user_id) values ($1, $2, $3) \
              on conflict do nothing",
@@ -374,15 +430,20 @@ async fn complete_signin_postgres<E: Exec>(e: &mut E, c: SigninCompletion) -> St
         .row(
             "with spent as (insert into spent_sessions (id, app_id) values ($1, $2) returning 1), \
              moved as (update credentials set sign_count = $3, device = $4, country = $5, \
-               last_used_at = $6, backup_state = $13, webauthn = coalesce($14, webauthn) \
-               where app_id = $2 and credential_id = $7 \
+               last_used_at = $6, backup_state = $13, webauthn = coalesce($14, webauthn), \
+               usage_count = usage_count + 1 where app_id = $2 and credential_id = $7 \
                and (sign_count < $3 or (sign_count = 0 and $3 = 0)) \
                and exists (select 1 from spent) returning user_id), \
              day as (insert into signin_days (app_id, day, user_id) \
                select $2, $8, user_id from moved on conflict do nothing), \
              token as (insert into tokens (token_hash, app_id, kind, payload, expires_at, \
-               created_at) select $9, $2, $10, $11, $12, $6 from moved) \
-             select count(*) from moved",
+               created_at) select $9, $2, $10, $11, $12, $6 from moved), \
+             usr as (insert into users (app_id, user_id, created_at, updated_at, login_count, \
+               last_login_at) select $2, user_id, $6, $6, 1, $6 from moved \
+               on conflict (app_id, user_id) do update set \
+               login_count = users.login_count + 1, last_login_at = $6 returning status) \
+             select (select count(*) from moved), \
+               coalesce((select status from usr), 'active')",
             &[
                 (&c.session_id).into(),
                 app_id.into(),
@@ -408,6 +469,10 @@ async fn complete_signin_postgres<E: Exec>(e: &mut E, c: SigninCompletion) -> St
         .ok_or_else(|| StoreError::Other("count returned no row".to_owned()))?;
     if row.int() != 1 {
         return Err(StoreError::Refused(Refusal::CounterBehind));
+    }
+    // The statement wrote everything; a deactivated user's sign-in is undone by the rollback.
+    if super::users::parse_status(&row.text())? != super::UserStatus::Active {
+        return Err(StoreError::Refused(Refusal::UserInactive));
     }
     finish_signin(e, &c).await
 }
@@ -523,6 +588,7 @@ impl Step for CompleteRegistration {
             .await?;
         }
         spend_session(e, app_id, &self.session_id).await?;
+        active_user(e, app_id, &c.user_id, self.now, false).await?;
         if let Some(max) = self.max_users {
             let mut r = e
                 .row(
@@ -537,7 +603,7 @@ impl Step for CompleteRegistration {
                 return Err(StoreError::Refused(Refusal::UserLimit));
             }
         }
-        let params: [P<'_>; 19] = [
+        let params: [P<'_>; 21] = [
             (&c.app_id).into(),
             (&c.credential_id).into(),
             (&c.user_id).into(),
@@ -557,11 +623,13 @@ impl Step for CompleteRegistration {
             (&c.webauthn).into(),
             millis(c.created_at).into(),
             millis(c.last_used_at).into(),
+            c.usage_count.into(),
+            (&c.attachment).into(),
         ];
         e.execute(
             &format!(
                 "insert into credentials ({CREDENTIAL_COLUMNS}) values ($1, $2, $3, $4, $5, $6, \
-                 $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                 $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
             ),
             &params,
         )

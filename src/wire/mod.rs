@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod lenient;
+mod passage;
+mod sessions;
+
+pub use passage::*;
+
+pub use sessions::{SessionKeyInfo, SessionResponse, SessionSettings, SessionSettingsRequest};
 
 // ---- Requests ---------------------------------------------------------------------------
 
@@ -106,6 +112,13 @@ pub struct AttestationCredential {
     pub response: Option<AttestationResponseBody>,
     #[serde(rename = "clientextensionresults", default)]
     pub client_extension_results: Option<Value>,
+    /// `platform` or `cross-platform` (PublicKeyCredential.authenticatorAttachment).
+    #[serde(
+        rename = "authenticatorattachment",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub authenticator_attachment: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -293,6 +306,13 @@ pub struct VerifiedUser {
     pub token_id: String,
     #[serde(rename = "type")]
     pub type_: String,
+    /// Magic links only: the e-mail or phone the link was sent to, which redeeming it proves.
+    #[serde(
+        rename = "identifier",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub identifier: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

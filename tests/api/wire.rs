@@ -413,6 +413,7 @@ async fn a_key_without_the_scope_is_forbidden() {
         created_at: now,
         frozen: false,
         delete_at: None,
+        session_lifetime_seconds: 3600,
         features: AppFeatures {
             event_logging_enabled: false,
             event_logging_retention_days: 365,
