@@ -15,6 +15,8 @@ use crate::error::ApiError;
 pub const REGISTER: &str = "register_";
 pub const SESSION: &str = "session_";
 pub const VERIFY: &str = "verify_";
+/// Passkey Flex authentication transactions.
+pub const TRANSACTION: &str = "transaction_";
 
 const RANDOM_BYTES: usize = 32;
 const ENCODED_LEN: usize = 43;

@@ -9,6 +9,7 @@ pub mod rate_limit;
 pub mod serve;
 
 mod admin;
+mod flex;
 mod health;
 mod layers;
 mod passage;
@@ -166,6 +167,31 @@ fn passage_routes() -> Router<AppState> {
         .route(
             "/v1/apps/{app_id}/.well-known/jwks.json",
             get(sessions::jwks),
+        )
+        .route(
+            "/v1/apps/{app_id}/transactions/register",
+            post(flex::register_transaction),
+        )
+        .route(
+            "/v1/apps/{app_id}/transactions/authenticate",
+            post(flex::authenticate_transaction),
+        )
+        .route("/v1/apps/{app_id}/authenticate/verify", post(flex::verify))
+        .route(
+            "/v1/apps/{app_id}/register/transactions/webauthn/start",
+            post(flex::register_start),
+        )
+        .route(
+            "/v1/apps/{app_id}/register/transactions/webauthn/finish",
+            post(flex::register_finish),
+        )
+        .route(
+            "/v1/apps/{app_id}/authenticate/transactions/webauthn/start",
+            post(flex::authenticate_start),
+        )
+        .route(
+            "/v1/apps/{app_id}/authenticate/transactions/webauthn/finish",
+            post(flex::authenticate_finish),
         )
 }
 

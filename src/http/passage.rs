@@ -60,6 +60,18 @@ impl IntoResponse for PassageError {
 
 type PassageResult<T> = Result<T, PassageError>;
 
+/// A JSON body read as [`CompatJson`] reads it, refused with Passage's members too.
+pub struct PassageJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for PassageJson<T> {
+    type Rejection = PassageError;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> PassageResult<Self> {
+        let CompatJson(value) = CompatJson::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
 /// A request authenticated by `Authorization: Bearer <ApiSecret>` of the app in the path.
 pub struct PassageApp(pub Tenant);
 
@@ -118,7 +130,7 @@ pub async fn list_users(
 pub async fn create_user(
     State(s): State<AppState>,
     PassageApp(t): PassageApp,
-    CompatJson(req): CompatJson<PassageUserRequest>,
+    PassageJson(req): PassageJson<PassageUserRequest>,
 ) -> PassageResult<(StatusCode, Json<UserEnvelope>)> {
     let user = passage::create_user(&s, &t, req).await?;
     Ok((StatusCode::CREATED, Json(UserEnvelope { user })))
@@ -137,7 +149,7 @@ pub async fn update_user(
     State(s): State<AppState>,
     PassageApp(t): PassageApp,
     Path((_, user_id)): Path<(String, String)>,
-    CompatJson(req): CompatJson<PassageUserRequest>,
+    PassageJson(req): PassageJson<PassageUserRequest>,
 ) -> PassageResult<Json<UserEnvelope>> {
     let user = passage::update_user(&s, &t, &user_id, req).await?;
     Ok(Json(UserEnvelope { user }))
@@ -183,7 +195,7 @@ pub async fn update_device(
     State(s): State<AppState>,
     PassageApp(t): PassageApp,
     Path((_, user_id, device_id)): Path<(String, String, String)>,
-    CompatJson(req): CompatJson<PassageDeviceRequest>,
+    PassageJson(req): PassageJson<PassageDeviceRequest>,
 ) -> PassageResult<Json<DeviceEnvelope>> {
     let device = passage::update_device(&s, &t, &user_id, &device_id, req).await?;
     Ok(Json(DeviceEnvelope { device }))
@@ -210,7 +222,7 @@ pub async fn revoke_tokens(
 pub async fn create_magic_link(
     State(s): State<AppState>,
     PassageApp(t): PassageApp,
-    CompatJson(req): CompatJson<PassageMagicLinkRequest>,
+    PassageJson(req): PassageJson<PassageMagicLinkRequest>,
 ) -> PassageResult<(StatusCode, Json<MagicLinkEnvelope>)> {
     let magic_link = passage::create_magic_link(&s, &t, req).await?;
     Ok((StatusCode::CREATED, Json(MagicLinkEnvelope { magic_link })))

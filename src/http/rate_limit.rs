@@ -152,6 +152,8 @@ fn classify(path: &str) -> Class {
             Class::Browser
         }
         p if p.starts_with("/admin/") || p == "/apps/list-pending-deletion" => Class::Management,
+        // Passkey Flex's browser calls: `/v1/apps/{app}/{register|authenticate}/transactions/…`.
+        p if p.starts_with("/v1/apps/") && p.contains("/transactions/webauthn/") => Class::Browser,
         _ => Class::Other,
     }
 }
@@ -171,9 +173,14 @@ pub async fn middleware(
         .map(|ClientIp(ip)| *ip)
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let key = limiters.key(ip);
+    // The Passage-style API carries its secret as a bearer token.
     let carries_key = ["apikey", "apisecret"]
         .iter()
-        .any(|h| req.headers().contains_key(*h));
+        .any(|h| req.headers().contains_key(*h))
+        || (req.uri().path().starts_with("/v1/")
+            && req
+                .headers()
+                .contains_key(axum::http::header::AUTHORIZATION));
     if carries_key {
         if let Some(wait) = limiters.blocked_for(ip) {
             return ApiError::rate_limited(wait).into_response();

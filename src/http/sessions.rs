@@ -21,8 +21,8 @@ pub async fn create(
     Ok(Json(sessions::create(&s, &key.tenant, req).await?))
 }
 
-/// Verifiers cache the set; a rotation publishes the new key before it signs anything that
-/// outlives this.
+/// Verifiers may cache the set this long. A rotated-in key signs at once, so a verifier that
+/// meets an unknown `kid` fetches the set again (as jose, which passage-node uses, does).
 const JWKS_CACHE: &str = "public, max-age=300";
 
 pub async fn jwks(

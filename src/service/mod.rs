@@ -5,6 +5,7 @@ pub mod admin;
 pub mod apps;
 pub mod authenticators;
 pub mod events;
+pub mod flex;
 pub mod magic;
 pub mod maintenance;
 pub mod origins;

@@ -293,6 +293,18 @@ pub async fn list_users(
         offset: (page - 1).saturating_mul(limit),
         limit,
     };
+    let filters: Vec<(&str, String)> = [
+        ("order_by", q.order_by.clone()),
+        ("identifier", q.identifier.clone()),
+        ("id", query.user_id.clone()),
+        ("login_count", q.login_count.clone()),
+        ("status", q.status.clone()),
+        ("email", query.email.clone()),
+        ("phone", query.phone.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.filter(|v| !v.is_empty()).map(|v| (name, v)))
+    .collect();
     let (users, total) = match q.identifier.filter(|i| !i.is_empty()) {
         // One user at most: the identifier is an alias (e-mail, phone) or a user id.
         Some(identifier) => {
@@ -311,9 +323,18 @@ pub async fn list_users(
         None => s.store.list_user_records(app_id, &query).await?,
     };
     let last_page = ((total + limit - 1) / limit).max(1);
+    // Links keep the filters, so following one pages through the same listing.
+    let mut kept = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in &filters {
+        kept.append_pair(name, value);
+    }
+    let kept = kept.finish();
     let base = format!("/v1/apps/{app_id}/users");
     let link = |p: i64| PassageLink {
-        href: format!("{base}?page={p}&limit={limit}&created_before={created_before}"),
+        href: format!(
+            "{base}?page={p}&limit={limit}&created_before={created_before}{}{kept}",
+            if kept.is_empty() { "" } else { "&" }
+        ),
     };
     Ok(PassageUserList {
         _links: PassageLinks {
@@ -771,6 +792,19 @@ pub async fn create_magic_link(
         }
     };
     v.finish()?;
+    if !tenant.app.features.magic_links_enabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "magic_links_disabled",
+            "Magic links are disabled for this app (POST /apps/features).",
+        ));
+    }
+    if req.send == Some(true) && channel == "phone" {
+        return Err(ApiError::bad_request(
+            "sms_not_supported",
+            "passkeyd does not send text messages: use send: false and deliver the URL.",
+        ));
+    }
     let base = link_base(tenant, &req)?;
 
     // The user: by id, else by the e-mail or phone identifier.
@@ -826,12 +860,6 @@ pub async fn create_magic_link(
     url.query_pairs_mut().append_pair(MAGIC_LINK_PARAM, &token);
     let url = url.to_string();
     if req.send == Some(true) {
-        if channel == "phone" {
-            return Err(ApiError::bad_request(
-                "sms_not_supported",
-                "passkeyd does not send text messages: use send: false and deliver the URL.",
-            ));
-        }
         let host = base.host_str().unwrap_or_default().to_owned();
         super::magic::deliver(
             s,

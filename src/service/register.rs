@@ -183,6 +183,27 @@ pub async fn issue(
     Ok(TokenResponse { token })
 }
 
+/// The user a sealed registration session is for (Flex binds it to its transaction).
+pub(crate) fn session_user(
+    s: &Services,
+    tenant: &Tenant,
+    session: Option<&str>,
+) -> ApiResult<String> {
+    let (_, session): (_, RegisterSession) = open_session(s, tenant, SESSION_KIND, session)?;
+    Ok(session.user_id)
+}
+
+/// The user a register token is for.
+pub(crate) async fn token_user(
+    s: &Services,
+    tenant: &Tenant,
+    token: Option<&str>,
+) -> ApiResult<String> {
+    let grant: RegisterGrant =
+        read_token(s, tenant, TokenKind::Register, tokens::REGISTER, token).await?;
+    Ok(grant.user_id)
+}
+
 /// A deactivated user gets no register token and cannot begin a registration (completing one
 /// is refused inside its transaction).
 async fn refuse_inactive(s: &Services, app_id: &str, user_id: &str) -> ApiResult<()> {
@@ -198,6 +219,17 @@ pub async fn begin(
     s: &Services,
     tenant: &Tenant,
     req: RegisterBeginRequest,
+) -> ApiResult<BeginResponse<CreationOptions>> {
+    begin_with(s, tenant, req, None).await
+}
+
+/// `/register/begin`, with the authenticator attachment chosen at this step rather than in the
+/// token (Flex asks for it when the ceremony starts): `Some("platform")` etc. override.
+pub(crate) async fn begin_with(
+    s: &Services,
+    tenant: &Tenant,
+    req: RegisterBeginRequest,
+    attachment: Option<String>,
 ) -> ApiResult<BeginResponse<CreationOptions>> {
     let app = &tenant.app;
     let app_id = app.id.as_str();
@@ -227,8 +259,8 @@ pub async fn begin(
             grant.user_verification
         ))
     })?;
-    let attachment = match grant
-        .authenticator_type
+    let attachment = match attachment
+        .or(grant.authenticator_type)
         .as_deref()
         .map(str::to_ascii_lowercase)
         .as_deref()

@@ -46,6 +46,17 @@ pub async fn begin(
     tenant: &Tenant,
     req: SigninBeginRequest,
 ) -> ApiResult<BeginResponse<RequestOptions>> {
+    begin_with(s, tenant, req, None).await
+}
+
+/// `/signin/begin`, optionally asking for user verification whatever the purpose says (a Flex
+/// transaction that is a second factor).
+pub(crate) async fn begin_with(
+    s: &Services,
+    tenant: &Tenant,
+    req: SigninBeginRequest,
+    user_verification: Option<ceremony::UserVerification>,
+) -> ApiResult<BeginResponse<RequestOptions>> {
     let app = &tenant.app;
     let app_id = app.id.as_str();
     let (origin_text, _) = require_origin(&req.caller)?;
@@ -76,7 +87,10 @@ pub async fn begin(
         );
     }
     v.finish()?;
-    let purpose = purposes::resolve(s, tenant, req.purpose.as_deref()).await?;
+    let mut purpose = purposes::resolve(s, tenant, req.purpose.as_deref()).await?;
+    if let Some(uv) = user_verification {
+        purpose.user_verification = uv;
+    }
 
     // The user the sign-in names (by id, else by alias), and the text that named them.
     let named = match req.user_id.filter(|u| !u.is_empty()) {
@@ -125,6 +139,17 @@ pub async fn begin(
         data: options,
         session,
     })
+}
+
+/// The user a sealed sign-in session names, if it named one (Flex binds it to its
+/// transaction).
+pub(crate) fn session_user(
+    s: &Services,
+    tenant: &Tenant,
+    session: Option<&str>,
+) -> ApiResult<Option<String>> {
+    let (_, session): (_, SigninSession) = open_session(s, tenant, SESSION_KIND, session)?;
+    Ok(session.user_id)
 }
 
 /// What sealed sign-in sessions are bound to, besides the app.

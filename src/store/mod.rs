@@ -131,6 +131,8 @@ pub struct ApiKeyRecord {
 pub enum TokenKind {
     Register,
     Verify,
+    /// A Flex authentication transaction.
+    Transaction,
 }
 
 impl TokenKind {
@@ -139,6 +141,7 @@ impl TokenKind {
         match self {
             Self::Register => "register",
             Self::Verify => "verify",
+            Self::Transaction => "transaction",
         }
     }
 }

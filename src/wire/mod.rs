@@ -7,10 +7,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod flex;
 mod lenient;
 mod passage;
 mod sessions;
 
+pub use flex::*;
 pub use passage::*;
 
 pub use sessions::{SessionKeyInfo, SessionResponse, SessionSettings, SessionSettingsRequest};

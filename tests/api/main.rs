@@ -8,6 +8,7 @@ mod authenticators;
 mod bad_input;
 mod ceremonies;
 mod crash;
+mod flex;
 mod hardening;
 mod isolation;
 mod magic_links;
