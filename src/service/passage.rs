@@ -546,10 +546,11 @@ pub async fn create_user(
     full_user(s, &user).await
 }
 
-/// 24 random characters from an unambiguous alphabet, like Passage's ids.
+/// 24 random characters from an unambiguous alphabet (120 bits), like Passage's ids.
 fn generated_user_id() -> String {
     use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    // Lower case only: Passage's SDK lower-cases an identifier before it looks a user up.
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
     (0..24)
         .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
@@ -713,8 +714,9 @@ pub async fn revoke_tokens(s: &Services, tenant: &Tenant, user_id: &str) -> ApiR
     Ok(())
 }
 
-/// Where a magic link points: a full `redirect_url`, or the app's first allowed origin plus
-/// `magic_link_path`. A redirect must stay on the app's origins when it has a policy.
+/// Where a magic link points: the app's first allowed origin plus `magic_link_path`, or a full
+/// `redirect_url` (which must stay on the app's origins when it has a policy). A relative
+/// `redirect_url` is only echoed: it is where the app sends the user afterwards.
 fn link_base(tenant: &Tenant, req: &PassageMagicLinkRequest) -> ApiResult<url::Url> {
     let origins = &tenant.app.features.allowed_origins;
     if let Some(redirect) = req.redirect_url.as_deref().filter(|r| !r.is_empty()) {
@@ -741,7 +743,6 @@ fn link_base(tenant: &Tenant, req: &PassageMagicLinkRequest) -> ApiResult<url::U
     let path = req
         .magic_link_path
         .as_deref()
-        .or(req.redirect_url.as_deref())
         .filter(|p| !p.is_empty())
         .unwrap_or("/");
     if !path.starts_with('/') || path.starts_with("//") {
@@ -884,7 +885,7 @@ pub async fn create_magic_link(
         } else {
             "login"
         },
-        redirect_url: base.to_string(),
+        redirect_url: req.redirect_url.clone().unwrap_or_default(),
         ttl,
         url,
     })

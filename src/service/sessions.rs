@@ -101,18 +101,31 @@ pub async fn create(
     })
 }
 
-/// The key that signs now: the newest unretired one, made on first use.
+/// Serialises this process's first-key creations: many first requests for one app make one
+/// key, not one each. (Two replicas may still both make one; both are published.)
+static FIRST_KEY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The key that signs now: the newest unretired one, made if the app has none (apps created
+/// before sessions existed).
 async fn signing_key(
     s: &Services,
     app_id: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<SessionKeyRecord> {
-    let keys = s.store.session_keys(app_id, now).await?;
-    if let Some(key) = keys.into_iter().find(|k| k.retired_at.is_none()) {
+    let active = |keys: Vec<SessionKeyRecord>| keys.into_iter().find(|k| k.retired_at.is_none());
+    if let Some(key) = active(s.store.session_keys(app_id, now).await?) {
         return Ok(key);
     }
-    // Two replicas may both make one here; both are published, and each signs with its own.
+    let _one_at_a_time = FIRST_KEY.lock().await;
+    if let Some(key) = active(s.store.session_keys(app_id, now).await?) {
+        return Ok(key);
+    }
     new_key(s, app_id, now, None).await
+}
+
+/// Makes sure the app has a signing key.
+pub async fn ensure_key(s: &Services, app_id: &str, now: DateTime<Utc>) -> ApiResult<()> {
+    signing_key(s, app_id, now).await.map(|_| ())
 }
 
 async fn new_key(
@@ -146,7 +159,9 @@ pub async fn jwks(s: &Services, app_id: &str) -> ApiResult<Value> {
             "No app has this id.",
         ));
     }
-    let keys = s.store.session_keys(app_id, s.clock.now()).await?;
+    let now = s.clock.now();
+    ensure_key(s, app_id, now).await?;
+    let keys = s.store.session_keys(app_id, now).await?;
     let keys = keys
         .iter()
         .map(|k| serde_json::from_str::<Value>(&k.public_jwk).map_err(|e| ApiError::internal(&e)))

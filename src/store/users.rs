@@ -128,9 +128,28 @@ impl SqlStore {
             )
             .await
             .map_err(classify)?;
-        match by_alias {
-            Some(row) => Ok(Some(row.try_into()?)),
-            None => self.user(app_id, user_id).await,
+        if let Some(row) = by_alias {
+            return Ok(Some(row.try_into()?));
+        }
+        if let Some(user) = self.user(app_id, user_id).await? {
+            return Ok(Some(user));
+        }
+        // Passage's SDK lower-cases identifiers: an id in another case is still found, when
+        // it names one user only.
+        let rows = self
+            .reader
+            .fetch_all::<UserRow>(
+                &format!(
+                    "select {USER_COLUMNS} from users where app_id = $1 \
+                     and lower(user_id) = lower($2) limit 2"
+                ),
+                &[app_id.into(), user_id.into()],
+            )
+            .await
+            .map_err(classify)?;
+        match <[UserRow; 1]>::try_from(rows) {
+            Ok([row]) => Ok(Some(row.try_into()?)),
+            Err(_) => Ok(None),
         }
     }
 

@@ -107,6 +107,10 @@ async fn users_are_created_read_found_updated_and_deleted() {
     }
     let r = get(&app, "/users?limit=1&identifier=nobody@example.com").await;
     assert_eq!(r.ok()["users"], json!([]));
+    // The SDK lower-cases identifiers; an id in capitals is still found.
+    create_user(&app, &json!({"external_id": "Mixed-Case-1"})).await;
+    let r = get(&app, "/users?limit=1&identifier=mixed-case-1").await;
+    assert_eq!(r.ok()["users"][0]["id"], "Mixed-Case-1");
 
     // The e-mail is an alias: a sign-in by it names this user.
     let aliases = server
@@ -446,6 +450,14 @@ async fn magic_links_point_at_the_apps_origin_and_work_once() {
     assert_eq!(r.body["magic_link"]["type"], "verify_identifier");
     assert_eq!(r.body["magic_link"]["ttl"], 60);
 
+    // A relative redirect_url is where the app goes afterwards: echoed, not the link's path.
+    let relative = json!({"user_id": id, "send": false, "magic_link_path": "/magic", "redirect_url": "/after"});
+    let r = call(&app, reqwest::Method::POST, "/magic-links", Some(&relative)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["magic_link"]["redirect_url"], "/after");
+    let url = url::Url::parse(r.body["magic_link"]["url"].as_str().unwrap()).unwrap();
+    assert_eq!(url.path(), "/magic");
+
     for bad in [
         json!({"user_id": id, "send": false, "ttl": 100_000}),
         json!({"user_id": id, "send": false, "type": "other"}),
@@ -525,4 +537,13 @@ async fn another_apps_secret_gets_nothing_and_changes_nothing() {
 
     let r = get(&shop, "/users/hana").await;
     assert_eq!(r.ok()["user"]["status"], "active");
+
+    // A malformed body on these routes still carries Passage's members.
+    let req = server
+        .http
+        .post(format!("{}/v1/apps/shop/users", server.base))
+        .bearer_auth(&shop.secret)
+        .header("Content-Type", "application/json")
+        .body("{not json");
+    passage_error(&server.send(req).await, 400, "invalid_request");
 }

@@ -138,6 +138,16 @@ async fn tokens_of_another_app_and_tampered_tokens_do_not_verify() {
     session(&blog, &token).await.problem(400, "invalid_token");
     session(&shop, &token).await.ok();
 
+    // A new app publishes its key before any session, so an early fetch caches no empty set.
+    server.create_app("fresh").await;
+    assert_eq!(
+        jwks(&server, "fresh").await["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
     // JWKS of an unknown app.
     server
         .get("/v1/apps/nope/.well-known/jwks.json", &[])
