@@ -105,13 +105,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "authenticator metadata loaded"
         );
     }
+    // Bind before the bootstrap app is made: its keys are logged once, and a start that then
+    // failed on a taken port would lose them.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     if let Some(app_id) = &config.bootstrap_app {
         passkeyd::bootstrap::run(&state, app_id).await?;
     }
     tokio::spawn(maintenance(state.clone()));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().unwrap_or(config.listen);
     tracing::info!(%address, database = ?config.database, "passkeyd listening");
     let app = passkeyd::http::router(state.clone());

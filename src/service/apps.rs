@@ -133,9 +133,6 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(app_id, "app created");
-    // Its session key set is published from the start, so a verifier that fetches it early
-    // does not cache an empty set.
-    super::sessions::ensure_key(s, app_id, app.created_at).await?;
     Ok(CreateAppResponse {
         message: "Store keys safely. They will only be shown to you once.",
         api_key1: public1,

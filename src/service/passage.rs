@@ -725,7 +725,7 @@ fn link_base(tenant: &Tenant, req: &PassageMagicLinkRequest) -> ApiResult<url::U
                 return Err(invalid("The redirect_url must be an http or https URL."));
             }
             let origin = url.origin().ascii_serialization();
-            if !origins.is_empty() && !origins.iter().any(|o| *o == origin) {
+            if !origins.is_empty() && !origins.contains(&origin) {
                 return Err(invalid(
                     "The redirect_url must be on one of the app's allowed origins.",
                 ));

@@ -124,7 +124,7 @@ async fn signing_key(
 }
 
 /// Makes sure the app has a signing key.
-pub async fn ensure_key(s: &Services, app_id: &str, now: DateTime<Utc>) -> ApiResult<()> {
+async fn ensure_key(s: &Services, app_id: &str, now: DateTime<Utc>) -> ApiResult<()> {
     signing_key(s, app_id, now).await.map(|_| ())
 }
 
@@ -160,6 +160,9 @@ pub async fn jwks(s: &Services, app_id: &str) -> ApiResult<Value> {
         ));
     }
     let now = s.clock.now();
+    // The first fetch makes the app's first key, so a verifier that fetches early does not
+    // cache an empty set. (Not at app creation: RSA key generation is slow, and most apps
+    // never use sessions.)
     ensure_key(s, app_id, now).await?;
     let keys = s.store.session_keys(app_id, now).await?;
     let keys = keys

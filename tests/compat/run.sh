@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one entry point of the SDK compatibility suite: builds passkeyd, starts it on a free
-# loopback port with a fresh database, runs the Node suite then the Python suite against it,
+# loopback port with a fresh database, runs the Node, Python and Passage suites against it,
 # and prints "N passed, M failed" as the last line (exit status 1 when M > 0).
 #
 # Optional env:
@@ -121,6 +121,8 @@ run_suite() {
 
 run_suite node node sdk-compat.mjs
 run_suite python "$COMPAT_DIR/.venv/bin/python" sdk_compat.py
+# passage-node has the Passage hosts built in: the preload sends them to PASSKEYD_URL.
+run_suite passage node --require "$REPO_ROOT/clients/passage-node/preload.cjs" passage-node.mjs
 
 if (( FAILED > 0 )) || [[ -n "${COMPAT_VERBOSE:-}" ]]; then server_log; fi
 kill -0 "$SERVER_PID" 2>/dev/null || { log "passkeyd is no longer running"; FAILED=$((FAILED + 1)); }
