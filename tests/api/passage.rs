@@ -547,3 +547,73 @@ async fn another_apps_secret_gets_nothing_and_changes_nothing() {
         .body("{not json");
     passage_error(&server.send(req).await, 400, "invalid_request");
 }
+
+#[tokio::test]
+async fn device_icons_come_from_the_authenticator_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let aaguid = uuid::Uuid::from_bytes([0xAB; 16]);
+    let icon = "data:image/png;base64,iVBORw0KGgo=";
+    let blob = crate::support::mds::write_blob_with_icon(dir.path(), aaguid, icon);
+    let server = TestServer::start_with(&[("PASSKEYD_MDS_FILE", blob.to_str().unwrap())]).await;
+    let app = server.create_app("shop").await;
+    let mut auth = TestAuthenticator::new();
+    auth.aaguid = [0xAB; 16];
+    register(&app, &mut auth, "ivan", &[]).await;
+    let mut plain = TestAuthenticator::new();
+    register(&app, &mut plain, "ivan", &[]).await;
+    let r = get(&app, "/users/ivan/devices").await;
+    let devices = r.ok()["devices"].as_array().unwrap().clone();
+    assert_eq!(devices[0]["icons"], json!({"light": icon, "dark": icon}));
+    assert_eq!(
+        devices[1]["icons"],
+        json!({"light": null, "dark": null}),
+        "no metadata, no icon"
+    );
+}
+
+#[tokio::test]
+async fn magic_links_with_send_are_mailed() {
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    let server = TestServer::start_with(&[
+        ("PASSKEYD_SMTP_URL", &sink.url()),
+        ("PASSKEYD_MAIL_FROM", "passkeyd@example.com"),
+        ("PASSKEYD_MAGIC_LINK_NEW_APP_HOURS", "0"),
+    ])
+    .await;
+    let app = server.create_app("shop").await;
+    server
+        .admin(
+            reqwest::Method::POST,
+            "/admin/apps/shop/features",
+            Some(&json!({"allowedOrigins": [ORIGIN], "allowedRpIds": [RP_ID], "magicLinkEmailMonthlyQuota": 100})),
+        )
+        .await;
+    let user = create_user(&app, &json!({"email": "judy@example.com"})).await;
+    let body = json!({"user_id": user["id"], "send": true, "magic_link_path": "/magic"});
+    let r = call(&app, reqwest::Method::POST, "/magic-links", Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let url = r.body["magic_link"]["url"].as_str().unwrap().to_owned();
+    let mails = sink.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec!["judy@example.com".to_owned()]);
+    assert!(
+        mails[0]
+            .data
+            .replace("=\r\n", "")
+            .replace("=3D", "=")
+            .contains(&url)
+            || mails[0]
+                .data
+                .contains(url.split("psg_magic_link=").nth(1).unwrap()),
+        "the mail carries the link"
+    );
+    // A phone has no mail: sending by phone is refused before anything is issued.
+    let r = call(
+        &app,
+        reqwest::Method::POST,
+        "/magic-links",
+        Some(&json!({"user_id": user["id"], "send": true, "channel": "phone"})),
+    )
+    .await;
+    assert_eq!(r.body["errorCode"], "sms_not_supported", "{}", r.text);
+}

@@ -49,6 +49,23 @@ pub fn write_blob_with_roots(
             })
         })
         .collect();
+    write_entries(dir, entries)
+}
+
+/// One model with an icon in its metadata statement.
+pub fn write_blob_with_icon(dir: &Path, aaguid: uuid::Uuid, icon: &str) -> PathBuf {
+    let aaguid = aaguid.hyphenated().to_string();
+    write_entries(
+        dir,
+        vec![json!({
+            "aaguid": aaguid,
+            "metadataStatement": {"aaguid": aaguid, "description": "Icon Key", "icon": icon},
+            "statusReports": [{"status": "FIDO_CERTIFIED", "effectiveDate": "2024-01-01"}]
+        })],
+    )
+}
+
+fn write_entries(dir: &Path, entries: Vec<Value>) -> PathBuf {
     let payload = json!({
         "legalHeader": "Test metadata, not from the FIDO Alliance.",
         "no": 1,
