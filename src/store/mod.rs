@@ -192,6 +192,15 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
+    /// Reads a stored status; anything else is a damaged row.
+    pub fn parse(s: &str) -> StoreResult<Self> {
+        match s {
+            "active" => Ok(Self::Active),
+            "inactive" => Ok(Self::Inactive),
+            other => Err(StoreError::Other(format!("unknown user status {other:?}"))),
+        }
+    }
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {

@@ -78,7 +78,7 @@ async fn active_user<E: Exec>(
         )
         .await?
         .ok_or_else(|| StoreError::Other("upsert returned no row".to_owned()))?;
-    if super::users::parse_status(&r.text())? == super::UserStatus::Active {
+    if super::UserStatus::parse(&r.text())? == super::UserStatus::Active {
         Ok(())
     } else {
         Err(StoreError::Refused(Refusal::UserInactive))
@@ -471,7 +471,7 @@ async fn complete_signin_postgres<E: Exec>(e: &mut E, c: SigninCompletion) -> St
         return Err(StoreError::Refused(Refusal::CounterBehind));
     }
     // The statement wrote everything; a deactivated user's sign-in is undone by the rollback.
-    if super::users::parse_status(&row.text())? != super::UserStatus::Active {
+    if super::UserStatus::parse(&row.text())? != super::UserStatus::Active {
         return Err(StoreError::Refused(Refusal::UserInactive));
     }
     finish_signin(e, &c).await

@@ -51,7 +51,7 @@ impl TryFrom<UserRow> for UserRecord {
     type Error = StoreError;
     fn try_from(r: UserRow) -> StoreResult<Self> {
         Ok(Self {
-            status: parse_status(&r.status)?,
+            status: UserStatus::parse(&r.status)?,
             app_id: r.app_id,
             user_id: r.user_id,
             email: r.email,
@@ -65,14 +65,6 @@ impl TryFrom<UserRow> for UserRecord {
             login_count: r.login_count,
             tokens_revoked_at: opt_time(r.tokens_revoked_at)?,
         })
-    }
-}
-
-pub(super) fn parse_status(s: &str) -> StoreResult<UserStatus> {
-    match s {
-        "active" => Ok(UserStatus::Active),
-        "inactive" => Ok(UserStatus::Inactive),
-        other => Err(StoreError::Other(format!("unknown user status {other:?}"))),
     }
 }
 
