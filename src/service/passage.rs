@@ -176,23 +176,12 @@ async fn full_user(s: &Services, u: &UserRecord) -> ApiResult<PassageUser> {
     types.sort_unstable();
     types.dedup();
     Ok(PassageUser {
-        id: u.user_id.clone(),
-        external_id: u.user_id.clone(),
-        email: u.email.clone().unwrap_or_default(),
-        email_verified: u.email_verified,
-        phone: u.phone.clone().unwrap_or_default(),
-        phone_verified: u.phone_verified,
-        status: u.status.as_str(),
-        user_metadata: metadata(u),
+        profile: item(u),
         webauthn: !devices.is_empty(),
         webauthn_devices: devices,
         webauthn_types: types,
         recent_events: Vec::new(),
         social_connections: json!({}),
-        created_at: format_time(u.created_at),
-        updated_at: format_time(u.updated_at),
-        last_login_at: last_login(u),
-        login_count: u.login_count,
     })
 }
 

@@ -68,25 +68,16 @@ pub struct PassageMagicLinkRequest {
     pub language: Option<String>,
 }
 
+/// A user as `GET users/{id}` answers: the listing's fields and the passkeys.
 #[derive(Debug, Serialize)]
 pub struct PassageUser {
-    pub id: String,
-    pub external_id: String,
-    pub email: String,
-    pub email_verified: bool,
-    pub phone: String,
-    pub phone_verified: bool,
-    pub status: &'static str,
-    pub user_metadata: Option<Value>,
+    #[serde(flatten)]
+    pub profile: PassageUserItem,
     pub webauthn: bool,
     pub webauthn_devices: Vec<PassageDevice>,
     pub webauthn_types: Vec<&'static str>,
     pub recent_events: Vec<Value>,
     pub social_connections: Value,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_login_at: String,
-    pub login_count: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +100,7 @@ pub struct PassageIcons {
     pub dark: Option<String>,
 }
 
+/// A user as the listing shows them.
 #[derive(Debug, Serialize)]
 pub struct PassageUserItem {
     pub id: String,
