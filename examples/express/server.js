@@ -5,8 +5,8 @@
 //
 // The browser talks to passkeyd directly for the ceremonies and hands this server a one-time
 // verify token. This server redeems it at passkeyd's POST /signin/session, which answers a
-// signed session JWT; we keep that JWT in an HttpOnly cookie and check it with jose against
-// passkeyd's JWKS (session.js).
+// signed session JWT; we keep that JWT in an HttpOnly cookie and check it against passkeyd's
+// JWKS (session.js): with jose, or with SESSION_CHECK=passage through the Passage Node SDK.
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { ApiException, Converters, PasswordlessClient } from '@passwordlessdev/passwordless-nodejs';
-import { COOKIE, cookieOptions, sessionVerifier } from './session.js';
+import { COOKIE, SESSION_CHECK, cookieOptions, preloadLoaded, sessionVerifier } from './session.js';
 import { startLocalPasskeyd } from './local-passkeyd.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -52,8 +52,16 @@ async function configure() {
   };
 }
 
+// What checks the session: jose (default) or passage-node, which must run behind passkeyd's
+// preload (start.js starts it so for `npm start`).
+const CHECKED_WITH = { jose: 'jose', passage: 'passage-node' }[SESSION_CHECK];
 let passkeyd;
 try {
+  if (!CHECKED_WITH) throw new Error(`SESSION_CHECK must be "jose" or "passage", not ${JSON.stringify(SESSION_CHECK)}.`);
+  if (SESSION_CHECK === 'passage' && !preloadLoaded()) {
+    throw new Error('SESSION_CHECK=passage needs passkeyd\'s preload: start the example with `npm start`, or with '
+      + '`node --require ../../clients/passage-node/preload.cjs server.js` and PASSKEYD_URL, PASSKEYD_API_KEY and PASSKEYD_API_SECRET set.');
+  }
   passkeyd = await configure();
 } catch (e) {
   console.error(`Cannot start: ${e.message}`);
@@ -63,7 +71,7 @@ const { appId } = passkeyd;
 
 // The official Passwordless.dev Node SDK, pointed at passkeyd.
 const pl = new PasswordlessClient(passkeyd.apiSecret, { baseUrl: passkeyd.baseUrl });
-const readSession = sessionVerifier({ passkeydUrl: passkeyd.baseUrl, appId });
+const readSession = await sessionVerifier({ passkeydUrl: passkeyd.baseUrl, appId, apiSecret: passkeyd.apiSecret });
 
 // ---- errors: every failure reaches the browser as {error: {code, message}}, never a stack ---
 
@@ -266,7 +274,7 @@ app.get('/api/me', withSession, requireSession, async (req, res) => {
   res.json({
     userId,
     email: await emailOf(userId),
-    session: { issuer: 'passkeyd', audience: appId, issuedAt, expiresAt, kid },
+    session: { issuer: 'passkeyd', audience: appId, issuedAt, expiresAt, kid, checkedWith: CHECKED_WITH },
     stepUpUntil: until > Date.now() ? new Date(until) : null,
   });
 });
@@ -389,7 +397,7 @@ app.use((err, req, res, _next) => {
 });
 
 const server = app.listen(PORT, HOST, () => {
-  console.log(`Harbor is running at ${ORIGIN}  (passkeyd: ${passkeyd.baseUrl}, app "${appId}")`);
+  console.log(`Harbor is running at ${ORIGIN}  (passkeyd: ${passkeyd.baseUrl}, app "${appId}", sessions checked with ${CHECKED_WITH})`);
 });
 server.on('error', (e) => {
   console.error(`Cannot listen on ${HOST}:${PORT}: ${e.message}. Set PORT to use another port.`);

@@ -83,6 +83,7 @@ function joseSessionVerifier({ passkeydUrl, appId }) {
 
 // ---- the Passage way ------------------------------------------------------------------------
 
+// passkeyd's preload, clients/passage-node/preload.cjs; start.js loads it with node --require.
 const PRELOAD = 'clients/passage-node/preload.cjs';
 const require = createRequire(import.meta.url);
 

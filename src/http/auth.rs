@@ -220,6 +220,7 @@ pub async fn authenticate<R: Requirement>(
         app,
         key_id: record.key_id,
         now: state.clock.now(),
+        actor: None,
     })
 }
 

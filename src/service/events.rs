@@ -120,7 +120,7 @@ pub fn of_request(
     let event = Event {
         kind,
         message,
-        performed_by,
+        performed_by: tenant.actor.unwrap_or(performed_by),
         subject,
         api_key_id: &tenant.key_id,
     };

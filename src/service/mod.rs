@@ -34,6 +34,8 @@ pub struct Tenant {
     pub key_id: String,
     /// The request's time, read once when it was authenticated; everything it does uses it.
     pub now: DateTime<Utc>,
+    /// Who acts when it is not the key's holder (the admin console): its events name it.
+    pub actor: Option<&'static str>,
 }
 
 /// What passkeyd records about the device a ceremony came from.

@@ -677,6 +677,27 @@ pub trait Store: Send + Sync + 'static {
     async fn set_session_lifetime(&self, app_id: &str, seconds: i64) -> StoreResult<bool>;
     /// Deletes retired keys no longer published at `now`.
     async fn purge_session_keys(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Apps whose id contains `search` (every app when it is empty), by id, at most `limit`.
+    async fn list_apps(&self, search: &str, limit: i64) -> StoreResult<Vec<AppRecord>>;
+    /// Starts an admin console session, removing expired ones on the way.
+    async fn insert_console_session(&self, session: &ConsoleSession) -> StoreResult<()>;
+    /// The session with this token hash, if it has not expired at `now`.
+    async fn find_console_session(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ConsoleSession>>;
+    async fn delete_console_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+}
+
+/// A signed-in admin console: the hash of its cookie's token and its form token.
+#[derive(Debug, Clone)]
+pub struct ConsoleSession {
+    pub token_hash: Vec<u8>,
+    pub csrf: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use super::exec::{pg_begin, pg_transact, Lite, PgExec, Step};
 use super::steps::{self, CompleteSignin, FindCredential, SigninCandidates};
 use super::{
     AliasRecord, ApiKeyRecord, AppFeatures, AppRecord, AuthConfigRecord, AuthenticatorRecord,
-    CompleteRegistration, Conflict, CredentialRecord, EventRecord, FeatureChange, KeyKind, Named,
-    RedeemToken, SessionKeyRecord, SigninCompletion, SigninTx, Store, StoreError, StoreResult,
-    TokenKind, TokenRecord, UserQuery, UserRecord, UserSave, UserStatus, UserSummary,
+    CompleteRegistration, Conflict, ConsoleSession, CredentialRecord, EventRecord, FeatureChange,
+    KeyKind, Named, RedeemToken, SessionKeyRecord, SigninCompletion, SigninTx, Store, StoreError,
+    StoreResult, TokenKind, TokenRecord, UserQuery, UserRecord, UserSave, UserStatus, UserSummary,
 };
 
 /// The store over SQL. Reads and writes may use different pools (SQLite keeps a single
@@ -135,6 +135,14 @@ fn millis(t: DateTime<Utc>) -> i64 {
 
 fn time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+#[derive(FromRow)]
+struct ConsoleSessionRow {
+    token_hash: Vec<u8>,
+    csrf: String,
+    created_at: i64,
+    expires_at: i64,
 }
 
 #[derive(FromRow)]
@@ -1371,6 +1379,86 @@ impl Store for SqlStore {
 
     async fn purge_session_keys(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         self.retired_session_keys_purged(now).await
+    }
+
+    async fn list_apps(&self, search: &str, limit: i64) -> StoreResult<Vec<AppRecord>> {
+        // `like` wildcards in the search are taken literally.
+        let pattern = format!(
+            "%{}%",
+            search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        self.reader
+            .fetch_all::<AppRow>(
+                &format!(
+                    "select {APP_COLUMNS} from apps where id like $1 escape '\\' \
+                     order by id limit $2"
+                ),
+                &[pattern.as_str().into(), P::Int(limit)],
+            )
+            .await
+            .map(|rows| rows.into_iter().map(Into::into).collect())
+            .map_err(classify)
+    }
+
+    async fn insert_console_session(&self, session: &ConsoleSession) -> StoreResult<()> {
+        self.writer
+            .execute(
+                "delete from console_sessions where expires_at < $1",
+                &[P::Int(millis(session.created_at))],
+            )
+            .await
+            .map_err(classify)?;
+        self.writer
+            .execute(
+                "insert into console_sessions (token_hash, csrf, created_at, expires_at) \
+                 values ($1, $2, $3, $4)",
+                &[
+                    P::Bytes(&session.token_hash),
+                    session.csrf.as_str().into(),
+                    P::Int(millis(session.created_at)),
+                    P::Int(millis(session.expires_at)),
+                ],
+            )
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    async fn find_console_session(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ConsoleSession>> {
+        self.reader
+            .fetch_optional::<ConsoleSessionRow>(
+                "select token_hash, csrf, created_at, expires_at from console_sessions \
+                 where token_hash = $1 and expires_at > $2",
+                &[P::Bytes(token_hash), P::Int(millis(now))],
+            )
+            .await
+            .map(|row| {
+                row.map(|r| ConsoleSession {
+                    token_hash: r.token_hash,
+                    csrf: r.csrf,
+                    created_at: time(r.created_at),
+                    expires_at: time(r.expires_at),
+                })
+            })
+            .map_err(classify)
+    }
+
+    async fn delete_console_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        self.writer
+            .execute(
+                "delete from console_sessions where token_hash = $1",
+                &[P::Bytes(token_hash)],
+            )
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 }
 

@@ -619,3 +619,91 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         assert_eq!(line["span"]["proto"], proto, "{trusted:?}: {line}");
     }
 }
+
+/// The request fields of the wire types (what passkeyd reads from a body or query), as they
+/// are named on the wire: the serde rename, else the field name. Read from the source, so a
+/// new field cannot be added without this test seeing it.
+fn accepted_fields() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/wire");
+    let mut fields = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("src/wire") {
+        let path = entry.expect("entry").path();
+        let source = std::fs::read_to_string(&path).expect("read a wire file");
+        // Each `#[derive(…Deserialize…)] … pub struct Name { … }` block.
+        for block in source.split("#[derive(").skip(1) {
+            let derive = block.split(')').next().unwrap_or_default();
+            if !derive.contains("Deserialize") {
+                continue;
+            }
+            let Some(start) = block.find("pub struct ") else {
+                continue;
+            };
+            let rest = &block[start + "pub struct ".len()..];
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+            let Some(body) = rest.split_once('{').map(|(_, b)| b) else {
+                continue;
+            };
+            let body = body.split("\n}").next().unwrap_or_default();
+            let mut rename: Option<String> = None;
+            let mut flatten = false;
+            let mut attributes = String::new();
+            for line in body.lines().map(str::trim) {
+                if line.starts_with("#[serde") || !attributes.is_empty() {
+                    attributes.push_str(line);
+                    if !line.ends_with(")]") {
+                        continue;
+                    }
+                    flatten |= attributes.contains("flatten");
+                    if let Some(r) = attributes.split("rename = \"").nth(1) {
+                        rename = r.split('"').next().map(str::to_owned);
+                    }
+                    attributes.clear();
+                } else if let Some(field) = line.strip_prefix("pub ") {
+                    let field = field.split(':').next().unwrap_or_default().to_owned();
+                    if !flatten {
+                        fields.push((name.clone(), rename.take().unwrap_or(field)));
+                    }
+                    rename = None;
+                    flatten = false;
+                }
+            }
+        }
+    }
+    fields
+}
+
+/// Every field the server accepts is described in openapi.yaml (as a property or a
+/// parameter), so the document tells a client everything it can send. Request keys are
+/// matched case-insensitively, as the server matches them.
+#[test]
+fn openapi_describes_every_accepted_field() {
+    let fields = accepted_fields();
+    assert!(fields.len() > 60, "the parser found the fields: {fields:?}");
+    for expected in [
+        ("RegisterTokenRequest", "userid"),
+        ("SessionSettingsRequest", "lifetimeseconds"),
+        ("FlexStartRequest", "authenticator_attachment"),
+        ("PassageMagicLinkRequest", "type"),
+    ] {
+        assert!(
+            fields
+                .iter()
+                .any(|(s, f)| s == expected.0 && f == expected.1),
+            "the parser missed {expected:?}"
+        );
+    }
+    let document = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml")
+        .to_lowercase();
+    let missing: Vec<_> = fields
+        .iter()
+        .filter(|(_, field)| {
+            let f = field.to_lowercase();
+            !document.contains(&format!(" {f}:")) && !document.contains(&format!("name: {f}\n"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "accepted but not in openapi.yaml (struct, field): {missing:?}"
+    );
+}

@@ -206,8 +206,15 @@ function renderSession() {
     ['Expires', timeFmt.format(new Date(s.expiresAt))],
     ['Issuer', s.issuer],
     ['Signing key', s.kid],
+    ['Checked with', s.checkedWith],
   ];
   $('session-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', { title: v }, v)]));
+  if (s.checkedWith === 'passage-node') {
+    $('session-explain').replaceChildren(
+      'Harbor checks it on every request with the Passage Node SDK, ', el('code', {}, 'passage.authenticateRequest'),
+      ", against passkeyd's public keys (JWKS): the way for apps moving from Passage.",
+    );
+  }
 }
 
 $('signout-button').addEventListener('click', async () => {

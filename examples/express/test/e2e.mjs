@@ -1,6 +1,7 @@
 // End-to-end test of the Harbor example, used as a person would: `npm start` (which starts its
 // own passkeyd), then Debian's Chromium driven by playwright-core, with CDP virtual
-// authenticators standing in for a laptop's passkey and a USB security key.
+// authenticators standing in for a laptop's passkey and a USB security key. A short second
+// pass runs a copy with SESSION_CHECK=passage (sessions checked by passage-node).
 //
 // Every check prints "ok - …" or "not ok - …: reason"; the last line is
 // "example: N passed, M failed" and the exit status is 1 when M > 0. Screenshots of every
@@ -15,7 +16,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { chromium } from 'playwright-core';
 import { PasswordlessClient } from '@passwordlessdev/passwordless-nodejs';
 
@@ -174,12 +175,14 @@ function deviceShelf(cdp) {
 rmSync(SHOTS, { recursive: true, force: true });
 mkdirSync(SHOTS, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), 'harbor-e2e-'));
+const passageDataDir = mkdtempSync(join(tmpdir(), 'harbor-e2e-passage-'));
 
 // Only the example's own passkeyd: ignore any PASSKEYD_* of the calling shell.
 for (const k of Object.keys(process.env)) if (k.startsWith('PASSKEYD_')) delete process.env[k];
 
 let example;
 let broken;
+let passage;
 let browser;
 const pageErrors = [];
 
@@ -494,9 +497,125 @@ async function main() {
     await shot('error-passkeyd-unreachable-signin');
   });
 
+  await passagePass();
+
   await check('no uncaught script errors on any page', async () => {
     eq(pageErrors.length, 0, `page errors (${pageErrors.join(' | ')})`);
   });
+}
+
+// ---- the Passage way: SESSION_CHECK=passage -------------------------------------------------
+
+/**
+ * A short second pass with sessions checked by the Passage Node SDK (passage-node 2.12.1,
+ * loaded behind passkeyd's preload by `npm start`), on a second copy of the example with its
+ * own passkeyd: sign up, sign out, sign in, and a tampered session refused.
+ */
+async function passagePass() {
+  passage = await check('SESSION_CHECK=passage npm start: passage-node behind the preload, with its own passkeyd', async () => {
+    const started = await startExample({ HARBOR_DATA_DIR: passageDataDir, SESSION_CHECK: 'passage' }, 'passage');
+    assert(/sessions checked with passage-node/.test(started.output()), 'the example does not say it checks with passage-node');
+    return started;
+  });
+  if (!passage || !browser) return;
+  const { origin } = passage;
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: 'en-US' });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+  if (VERBOSE) page.on('console', (m) => process.stderr.write(`[passage page ${m.type()}] ${m.text()}\n`));
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const devices = deviceShelf(cdp);
+  await devices.use('laptop');
+
+  let shotNo = 0;
+  const shot = async (name) => {
+    shotNo++;
+    await page.screenshot({ path: join(SHOTS, `passage-${String(shotNo).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  const see = (text) => page.getByText(text, { exact: false }).first().waitFor({ state: 'visible' });
+  const autofillSettled = () =>
+    page.waitForSelector('#signin-form[data-autofill="done"], #signin-form[data-autofill="unsupported"]', { state: 'attached' });
+  const sessionCookie = async () => (await context.cookies(origin)).find((c) => c.name === 'psg_auth_token');
+  const me = (cookie) => fetch(`${origin}/api/me`, { headers: { Cookie: cookie } });
+
+  const email = `pat-${Date.now().toString(36)}@example.com`;
+  let token;
+
+  const signedUp = await check('passage: sign-up → dashboard; the JWT is in the psg_auth_token cookie', async () => {
+    await page.goto(`${origin}/signup`);
+    await page.getByLabel('Work e-mail').fill(email);
+    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await page.waitForURL('**/dashboard');
+    await see(`Signed in as ${email}`);
+    const cookie = await sessionCookie();
+    assert(cookie, 'no psg_auth_token cookie');
+    eq(cookie.httpOnly, true, 'httpOnly');
+    eq((await context.cookies(origin)).some((c) => c.name === 'harbor_session'), false, 'harbor_session set too');
+    token = cookie.value;
+    return true;
+  });
+
+  await check('passage: sign-out → sign-in page, and the cookie is gone', async () => {
+    need(signedUp, 'the account');
+    await devices.hide(); // or the virtual authenticator would autofill on the sign-in page at once
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/signin');
+    await see("You're signed out");
+    await autofillSettled();
+    await devices.restore();
+    eq(await sessionCookie(), undefined, 'psg_auth_token after sign-out');
+  });
+
+  const signedIn = await check('passage: sign-in → the dashboard shows the user, as authenticateRequest answered', async () => {
+    need(signedUp, 'the account');
+    await devices.hide();
+    await page.goto(`${origin}/signin`);
+    await autofillSettled();
+    await devices.restore();
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.waitForURL('**/dashboard');
+    await see('You signed in with your passkey.');
+    await see(`Signed in as ${email}`);
+    await page.locator('#session-facts').getByText('passage-node', { exact: true }).waitFor();
+    await see('passage.authenticateRequest');
+    await shot('dashboard-signed-in');
+    token = (await sessionCookie())?.value;
+    assert(token, 'no psg_auth_token cookie');
+    // The server's answer for this cookie: the user id is the JWT's sub, as passage-node read it.
+    const res = await me(`psg_auth_token=${token}`);
+    eq(res.status, 200, '/api/me with the cookie');
+    const body = await res.json();
+    eq(body.userId, decodeJwt(token).sub, 'user id vs the JWT sub');
+    eq(body.email, email, 'e-mail');
+    eq(body.session.checkedWith, 'passage-node', 'checked with');
+    return true;
+  });
+
+  await check('passage: a tampered session cookie is refused (401 on the API, redirect to sign-in)', async () => {
+    need(signedIn, 'a session');
+    const [header, payload, signature] = token.split('.');
+    const claims = decodeJwt(token);
+    // The same signature over other claims: another user, and a later expiry.
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else', exp: claims.exp + 3600 })).toString('base64url')}.${signature}`;
+    for (const value of [forged, `${header}.${payload}.${signature.slice(0, 40)}${signature[40] === 'A' ? 'B' : 'A'}${signature.slice(41)}`]) {
+      eq((await me(`psg_auth_token=${value}`)).status, 401, '/api/me with a tampered cookie');
+    }
+    // passage-node reads psg_auth_token only: the valid JWT under jose mode's name is no session.
+    eq((await me(`harbor_session=${token}`)).status, 401, '/api/me with the JWT in harbor_session');
+    // In the browser: the tampered cookie in place of the real one.
+    await context.addCookies([{ name: 'psg_auth_token', value: forged, url: origin, httpOnly: true, sameSite: 'Lax' }]);
+    await devices.hide(); // stay on the sign-in page
+    await page.goto(`${origin}/dashboard`);
+    eq(new URL(page.url()).pathname, '/signin', 'path after /dashboard with the tampered cookie');
+    await autofillSettled();
+    await shot('tampered-cookie-signin');
+  });
+
+  await context.close();
 }
 
 let status = 1;
@@ -508,9 +627,11 @@ try {
 } finally {
   await browser?.close().catch(() => {});
   await broken?.stop();
+  await passage?.stop();
   await example?.stop();
   if (failed && example && VERBOSE) console.error(example.output().split('\n').slice(-30).join('\n'));
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(passageDataDir, { recursive: true, force: true });
   status = finish();
 }
 process.exit(status);

@@ -2,7 +2,8 @@
 # End-to-end test of the Harbor example (examples/express): installs what it needs, then runs
 # test/e2e.mjs, which starts the example with `npm start` (the example starts its own passkeyd)
 # and drives Debian's Chromium through sign-up, sign-in, passkey management, step-up and
-# error states. Screenshots go to examples/express/screenshots/.
+# error states, then briefly again with SESSION_CHECK=passage (sessions checked by the Passage
+# Node SDK behind passkeyd's preload). Screenshots go to examples/express/screenshots/.
 #
 # The last line is "example: N passed, M failed"; the exit status is 1 when anything failed.
 #
