@@ -50,7 +50,7 @@ pub async fn create_public_key(
     CompatJson(req): CompatJson<CreateKeyRequest>,
 ) -> ApiResult<Json<CreateKeyResponse>> {
     Ok(Json(
-        admin::create_key(&s, &app_id, KeyKind::Public, req).await?,
+        admin::create_key(&s, &app_id, KeyKind::Public, req, "System").await?,
     ))
 }
 
@@ -61,7 +61,7 @@ pub async fn create_secret_key(
     CompatJson(req): CompatJson<CreateKeyRequest>,
 ) -> ApiResult<Json<CreateKeyResponse>> {
     Ok(Json(
-        admin::create_key(&s, &app_id, KeyKind::Secret, req).await?,
+        admin::create_key(&s, &app_id, KeyKind::Secret, req, "System").await?,
     ))
 }
 
@@ -70,7 +70,7 @@ pub async fn lock_key(
     _: ManagementKey,
     Path((app_id, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    admin::lock_key(&s, &app_id, &key_id, true).await?;
+    admin::lock_key(&s, &app_id, &key_id, true, "System").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -79,7 +79,7 @@ pub async fn unlock_key(
     _: ManagementKey,
     Path((app_id, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    admin::lock_key(&s, &app_id, &key_id, false).await?;
+    admin::lock_key(&s, &app_id, &key_id, false, "System").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -88,7 +88,7 @@ pub async fn delete_key(
     _: ManagementKey,
     Path((app_id, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    admin::delete_key(&s, &app_id, &key_id).await?;
+    admin::delete_key(&s, &app_id, &key_id, "System").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -97,7 +97,7 @@ pub async fn freeze(
     _: ManagementKey,
     Path(app_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    admin::freeze(&s, &app_id, true).await?;
+    admin::freeze(&s, &app_id, true, "System").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -106,7 +106,7 @@ pub async fn unfreeze(
     _: ManagementKey,
     Path(app_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    admin::freeze(&s, &app_id, false).await?;
+    admin::freeze(&s, &app_id, false, "System").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,7 +150,7 @@ pub async fn cancel_delete(
     _: ManagementKey,
     Path(app_id): Path<String>,
 ) -> ApiResult<Json<MessageResponse>> {
-    admin::cancel_delete(&s, &app_id).await?;
+    admin::cancel_delete(&s, &app_id, "System").await?;
     Ok(Json(MessageResponse {
         message: "Your account will not be deleted since the process was aborted with the cancellation link",
     }))

@@ -66,6 +66,7 @@ impl FromRequestParts<AppState> for FlexBrowser {
                 app,
                 key_id: String::new(),
                 now: state.clock.now(),
+                actor: None,
             },
             origin,
         })

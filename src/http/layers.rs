@@ -122,10 +122,13 @@ async fn headers(req: Request, next: Next) -> Response {
     };
     let out = response.headers_mut();
     out.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    out.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self';"),
-    );
+    // The admin console sets its own, stricter policy.
+    if !out.contains_key(CONTENT_SECURITY_POLICY) {
+        out.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self';"),
+        );
+    }
     out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     out.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response

@@ -128,7 +128,8 @@ impl Limiters {
         }
     }
 
-    fn blocked_for(&self, ip: IpAddr) -> Option<Duration> {
+    /// How long `ip` is still refused after too many failed key checks.
+    pub fn blocked_for(&self, ip: IpAddr) -> Option<Duration> {
         let until = *self.blocked.lock().ok()?.get(&self.key(ip))?;
         until.checked_duration_since(Instant::now())
     }
@@ -151,7 +152,13 @@ fn classify(path: &str) -> Class {
         "/register/begin" | "/register/complete" | "/signin/begin" | "/signin/complete" => {
             Class::Browser
         }
-        p if p.starts_with("/admin/") || p == "/apps/list-pending-deletion" => Class::Management,
+        // The console's sign-in takes the management key, so it is limited like the API.
+        p if p.starts_with("/admin/")
+            || p == "/apps/list-pending-deletion"
+            || p == "/console/signin" =>
+        {
+            Class::Management
+        }
         // Passkey Flex's browser calls: `/v1/apps/{app}/{register|authenticate}/transactions/…`.
         p if p.starts_with("/v1/apps/") && p.contains("/transactions/webauthn/") => Class::Browser,
         _ => Class::Other,

@@ -91,6 +91,7 @@ pub async fn create_key(
     app_id: &str,
     kind: KeyKind,
     req: CreateKeyRequest,
+    by: &str,
 ) -> ApiResult<CreateKeyResponse> {
     let app = app(s, app_id).await?;
     let names: [&str; 2] = match kind {
@@ -144,12 +145,20 @@ pub async fn create_key(
             other => other?,
         }
         let message = format!("API key {} was created.", record.key_id);
-        log(s, &app, EventType::AdminApiKeyCreated, "System", message).await;
+        log(s, &app, EventType::AdminApiKeyCreated, by, message).await;
         return Ok(CreateKeyResponse { api_key: key });
     }
 }
 
-pub async fn lock_key(s: &Services, app_id: &str, key_id: &str, locked: bool) -> ApiResult<()> {
+/// `by` names who acted in the event: `System` for the management API, `console` for the
+/// admin console.
+pub async fn lock_key(
+    s: &Services,
+    app_id: &str,
+    key_id: &str,
+    locked: bool,
+    by: &str,
+) -> ApiResult<()> {
     let app = app(s, app_id).await?;
     if !s
         .store
@@ -163,29 +172,22 @@ pub async fn lock_key(s: &Services, app_id: &str, key_id: &str, locked: bool) ->
     } else {
         (EventType::AdminApiKeyUnlocked, "unlocked")
     };
-    log(
-        s,
-        &app,
-        kind,
-        "System",
-        format!("API key {key_id} was {verb}."),
-    )
-    .await;
+    log(s, &app, kind, by, format!("API key {key_id} was {verb}.")).await;
     Ok(())
 }
 
-pub async fn delete_key(s: &Services, app_id: &str, key_id: &str) -> ApiResult<()> {
+pub async fn delete_key(s: &Services, app_id: &str, key_id: &str, by: &str) -> ApiResult<()> {
     let app = app(s, app_id).await?;
     if !s.store.delete_api_key(app_id, key_id).await? {
         return Err(key_not_found());
     }
     let message = format!("API key {key_id} was deleted.");
-    log(s, &app, EventType::AdminApiKeyDeleted, "System", message).await;
+    log(s, &app, EventType::AdminApiKeyDeleted, by, message).await;
     Ok(())
 }
 
 /// Freezing refuses every key of the app at once; unfreezing also cancels a pending deletion.
-pub async fn freeze(s: &Services, app_id: &str, frozen: bool) -> ApiResult<()> {
+pub async fn freeze(s: &Services, app_id: &str, frozen: bool, by: &str) -> ApiResult<()> {
     let app = app(s, app_id).await?;
     s.store.set_app_frozen(app_id, frozen).await?;
     let kind = if frozen {
@@ -195,7 +197,7 @@ pub async fn freeze(s: &Services, app_id: &str, frozen: bool) -> ApiResult<()> {
         EventType::ApiManagementAppUnfrozen
     };
     let verb = if frozen { "frozen" } else { "unfrozen" };
-    log(s, &app, kind, "System", format!("The app was {verb}.")).await;
+    log(s, &app, kind, by, format!("The app was {verb}.")).await;
     Ok(())
 }
 
@@ -348,14 +350,14 @@ pub async fn mark_delete(
     })
 }
 
-pub async fn cancel_delete(s: &Services, app_id: &str) -> ApiResult<()> {
+pub async fn cancel_delete(s: &Services, app_id: &str, by: &str) -> ApiResult<()> {
     let app = app(s, app_id).await?;
     s.store.set_app_deletion(app_id, None, None).await?;
     log(
         s,
         &app,
         EventType::ApiManagementAppDeletionCancelled,
-        "System",
+        by,
         "The app's deletion was cancelled.".into(),
     )
     .await;

@@ -51,9 +51,56 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// The wire and stored name: the contract's enum member names, spelled out so that a
+    /// rename in the code cannot change them.
     #[must_use]
     pub fn name(self) -> String {
-        format!("{self:?}")
+        self.as_str().to_owned()
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiAuthUserRegistered => "ApiAuthUserRegistered",
+            Self::ApiAuthPasskeyRegistrationBegan => "ApiAuthPasskeyRegistrationBegan",
+            Self::ApiAuthPasskeyRegistrationCompleted => "ApiAuthPasskeyRegistrationCompleted",
+            Self::ApiAuthInvalidSecretKeyUsed => "ApiAuthInvalidSecretKeyUsed",
+            Self::ApiAuthInvalidPublicKeyUsed => "ApiAuthInvalidPublicKeyUsed",
+            Self::ApiAuthDisabledSecretKeyUsed => "ApiAuthDisabledSecretKeyUsed",
+            Self::ApiAuthDisabledPublicKeyUsed => "ApiAuthDisabledPublicKeyUsed",
+            Self::ApiUserSetAliases => "ApiUserSetAliases",
+            Self::ApiUserDeleteCredential => "ApiUserDeleteCredential",
+            Self::ApiUserSignInCompleted => "ApiUserSignInCompleted",
+            Self::ApiUserSignInVerified => "ApiUserSignInVerified",
+            Self::ApiUserDeleted => "ApiUserDeleted",
+            Self::ApiUserSigninTokenCreated => "ApiUserSigninTokenCreated",
+            Self::ApiUserMagicLinkCreated => "ApiUserMagicLinkCreated",
+            Self::ApiUserUpdated => "ApiUserUpdated",
+            Self::ApiManagementAppMarkedForDeletion => "ApiManagementAppMarkedForDeletion",
+            Self::ApiManagementAppDeletionCancelled => "ApiManagementAppDeletionCancelled",
+            Self::ApiManagementAppCreated => "ApiManagementAppCreated",
+            Self::ApiManagementAppFrozen => "ApiManagementAppFrozen",
+            Self::ApiManagementAppUnfrozen => "ApiManagementAppUnfrozen",
+            Self::ApiAuthenticatorsAllowlisted => "ApiAuthenticatorsAllowlisted",
+            Self::ApiAuthenticatorsBlacklisted => "ApiAuthenticatorsBlacklisted",
+            Self::ApiAuthenticatorsDelisted => "ApiAuthenticatorsDelisted",
+            Self::ApiAuthenticationConfigurationCreated => "ApiAuthenticationConfigurationCreated",
+            Self::ApiAuthenticationConfigurationUpdated => "ApiAuthenticationConfigurationUpdated",
+            Self::ApiAuthenticationConfigurationDeleted => "ApiAuthenticationConfigurationDeleted",
+            Self::AdminApiKeyCreated => "AdminApiKeyCreated",
+            Self::AdminApiKeyDeleted => "AdminApiKeyDeleted",
+            Self::AdminApiKeyLocked => "AdminApiKeyLocked",
+            Self::AdminApiKeyUnlocked => "AdminApiKeyUnlocked",
+            Self::AdminApiKeysEnumerated => "AdminApiKeysEnumerated",
+            Self::AdminGenerateSignInTokenEndpointEnabled => {
+                "AdminGenerateSignInTokenEndpointEnabled"
+            }
+            Self::AdminGenerateSignInTokenEndpointDisabled => {
+                "AdminGenerateSignInTokenEndpointDisabled"
+            }
+            Self::AdminMagicLinksEnabled => "AdminMagicLinksEnabled",
+            Self::AdminMagicLinksDisabled => "AdminMagicLinksDisabled",
+        }
     }
 
     fn severity(self) -> &'static str {
