@@ -14,16 +14,19 @@ fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn time(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+/// passkeyd writes times from valid `DateTime`s: one out of range is a damaged row, not 1970.
+pub(super) fn time(ms: i64) -> StoreResult<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Other(format!("stored time {ms} is out of range")))
 }
 
 pub const CREDENTIAL_COLUMNS: &str = "app_id, credential_id, user_id, user_handle, public_key, \
     sign_count, attestation_fmt, aaguid, rp_id, origin, country, device, nickname, backup_state, \
     backup_eligible, discoverable, webauthn, created_at, last_used_at, usage_count, attachment";
 
-fn credential(mut r: Row) -> CredentialRecord {
-    CredentialRecord {
+fn credential(mut r: Row) -> StoreResult<CredentialRecord> {
+    Ok(CredentialRecord {
         app_id: r.text(),
         credential_id: r.bytes(),
         user_id: r.text(),
@@ -41,11 +44,11 @@ fn credential(mut r: Row) -> CredentialRecord {
         backup_eligible: r.opt_bool(),
         discoverable: r.opt_bool(),
         webauthn: r.text(),
-        created_at: time(r.int()),
-        last_used_at: time(r.int()),
+        created_at: time(r.int())?,
+        last_used_at: time(r.int())?,
         usage_count: r.int(),
         attachment: r.opt_text(),
-    }
+    })
 }
 
 /// Makes sure the user has a profile row, and answers whether they may use passkeys (a
@@ -366,7 +369,8 @@ impl Step for FindCredential {
             &[(&self.app_id).into(), (&self.credential_id).into()],
         )
         .await?
-        .map(credential))
+        .map(credential)
+        .transpose()?)
     }
 
     fn single_statement(&self) -> bool {
@@ -548,7 +552,7 @@ impl Step for RedeemToken {
             app_id: r.text(),
             kind: self.kind,
             payload: r.text(),
-            expires_at: time(r.int()),
+            expires_at: time(r.int())?,
         };
         if let Some(event) = self.event.and_then(|f| f(&token)) {
             insert_event(e, &event).await?;
