@@ -130,7 +130,11 @@ async fn headers(req: Request, next: Next) -> Response {
         );
     }
     out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    out.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // The console sends `same-origin`: with `no-referrer` browsers send `Origin: null` on its
+    // form posts, and it checks that header.
+    if !out.contains_key(REFERRER_POLICY) {
+        out.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
     response
 }
 

@@ -133,6 +133,35 @@ impl Metrics {
             .into_response()
     }
 
+    /// Responses so far by status class, and problem responses, for the console's health page.
+    #[must_use]
+    pub fn figures(&self) -> Figures {
+        let mut f = Figures::default();
+        for family in self.registry.gather() {
+            for m in family.get_metric() {
+                let value = m.get_counter().get_value() as u64;
+                match family.name() {
+                    "passkeyd_http_requests_total" => {
+                        let status = m
+                            .get_label()
+                            .iter()
+                            .find(|l| l.name() == "status")
+                            .map_or("", |l| l.value());
+                        f.responses += value;
+                        match status.as_bytes().first() {
+                            Some(b'4') => f.client_errors += value,
+                            Some(b'5') => f.server_errors += value,
+                            _ => {}
+                        }
+                    }
+                    "passkeyd_ceremony_errors_total" => f.problems += value,
+                    _ => {}
+                }
+            }
+        }
+        f
+    }
+
     fn observe(&self, method: &str, route: &str, response: &Response, started: Instant) {
         let status = response.status();
         self.requests
@@ -145,6 +174,15 @@ impl Metrics {
             self.errors.with_label_values(&[code]).inc();
         }
     }
+}
+
+/// Totals since the process started.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Figures {
+    pub responses: u64,
+    pub client_errors: u64,
+    pub server_errors: u64,
+    pub problems: u64,
 }
 
 /// A bounded label for the method: anything unusual is `other`.

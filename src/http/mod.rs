@@ -9,6 +9,7 @@ pub mod rate_limit;
 pub mod serve;
 
 mod admin;
+mod console;
 mod flex;
 mod health;
 mod layers;
@@ -205,6 +206,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.yaml", get(openapi::yaml))
         .route("/swagger/v4/swagger.json", get(openapi::json))
         .route("/metrics", get(move || std::future::ready(scrape.render())))
+        .merge(console::routes(metrics.clone()))
         .merge(passage_routes())
         .merge(api_routes())
         .nest("/api", api_routes())

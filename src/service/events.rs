@@ -48,6 +48,8 @@ pub enum EventType {
     AdminGenerateSignInTokenEndpointDisabled,
     AdminMagicLinksEnabled,
     AdminMagicLinksDisabled,
+    /// passkeyd's own: the management features changed (the admin console).
+    AdminAppFeaturesChanged,
 }
 
 impl EventType {
@@ -100,6 +102,7 @@ impl EventType {
             }
             Self::AdminMagicLinksEnabled => "AdminMagicLinksEnabled",
             Self::AdminMagicLinksDisabled => "AdminMagicLinksDisabled",
+            Self::AdminAppFeaturesChanged => "AdminAppFeaturesChanged",
         }
     }
 

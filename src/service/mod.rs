@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod apps;
 pub mod authenticators;
+pub mod console;
 pub mod events;
 pub mod flex;
 pub mod magic;

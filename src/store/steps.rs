@@ -361,7 +361,7 @@ pub struct FindCredential {
 impl Step for FindCredential {
     type Out = Option<CredentialRecord>;
     async fn run<E: Exec>(self, e: &mut E) -> StoreResult<Self::Out> {
-        Ok(e.row(
+        e.row(
             &format!(
                 "select {CREDENTIAL_COLUMNS} from credentials \
                  where app_id = $1 and credential_id = $2"
@@ -370,7 +370,7 @@ impl Step for FindCredential {
         )
         .await?
         .map(credential)
-        .transpose()?)
+        .transpose()
     }
 
     fn single_statement(&self) -> bool {

@@ -7,6 +7,7 @@ mod admin;
 mod authenticators;
 mod bad_input;
 mod ceremonies;
+mod console;
 mod crash;
 mod flex;
 mod hardening;

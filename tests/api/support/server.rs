@@ -131,7 +131,13 @@ impl TestServer {
     ) -> Self {
         let config = Config::from_lookup(|name| match name {
             "PASSKEYD_DATABASE_URL" => Some(database_url.to_owned()),
-            "PASSKEYD_MANAGEMENT_KEY" => Some(MANAGEMENT_KEY.to_owned()),
+            // A test may set its own (empty: none, which turns management off).
+            "PASSKEYD_MANAGEMENT_KEY" => Some(
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map_or(MANAGEMENT_KEY, |(_, v)| *v)
+                    .to_owned(),
+            ),
             _ => vars
                 .iter()
                 .find(|(k, _)| *k == name)
