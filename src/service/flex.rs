@@ -203,12 +203,12 @@ pub async fn register_start(
         attachment,
     )
     .await
-    .map_err(|e| transaction_error(e, TokenKind::Register))?;
+    .map_err(transaction_error)?;
     handshake(begun.data, begun.session)
 }
 
 /// Errors about the token a ceremony started from are about the transaction here.
-fn transaction_error(e: ApiError, _kind: TokenKind) -> ApiError {
+fn transaction_error(e: ApiError) -> ApiError {
     if matches!(
         e.error_code,
         "invalid_token" | "invalid_token_format" | "expired_token" | "missing_token"
@@ -235,7 +235,7 @@ pub async fn register_finish(
     // The handshake must be for the transaction's user, and the transaction works once.
     let user = register::token_user(s, tenant, Some(&transaction))
         .await
-        .map_err(|e| transaction_error(e, TokenKind::Register))?;
+        .map_err(transaction_error)?;
     if register::session_user(s, tenant, req.handshake_id.as_deref())? != user {
         return Err(unknown_transaction());
     }
@@ -274,7 +274,7 @@ async fn take_transaction<T: serde::de::DeserializeOwned + Send + 'static>(
     take_token(s, tenant, kind, prefix, Some(token), |_: &T| None)
         .await
         .map(Some)
-        .map_err(|e| transaction_error(e, kind))
+        .map_err(transaction_error)
 }
 
 /// The browser's `authenticate/transactions/webauthn/start`; without a transaction, a
@@ -296,7 +296,7 @@ pub async fn authenticate_start(
                 Some(&transaction),
             )
             .await
-            .map_err(|e| transaction_error(e, TokenKind::Transaction))?;
+            .map_err(transaction_error)?;
             let uv = t
                 .user_verification
                 .as_deref()
